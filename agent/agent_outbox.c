@@ -1,0 +1,311 @@
+/*  agent_outbox: see agent_outbox.h. */
+#include "agent_outbox.h"
+#include "gom_db.h"
+#include "gom_report.h"
+#include "gom_util.h"
+
+#include <czmq.h>
+
+struct _agent_outbox_t {
+    sqlite3 *db;  //  outbox.db
+};
+
+static const char *s_schema =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS outbox ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  report_id BLOB NOT NULL UNIQUE,"
+    "  unit TEXT NOT NULL, form TEXT NOT NULL, period TEXT NOT NULL,"
+    "  revision INTEGER NOT NULL,"
+    "  content BLOB NOT NULL,"  //  canonical cells+texts, to compare
+    "  payload BLOB NOT NULL,"  //  the packed Report as sent
+    "  sealed_ms INTEGER NOT NULL,"
+    "  source TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'queued'"
+    "    CHECK (state IN ('queued', 'sent', 'acked', 'rejected')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  last_sent_ms INTEGER,"
+    "  receipt INTEGER, hub_ms INTEGER, acked_ms INTEGER, hub_db_id TEXT,"
+    "  code TEXT, reason TEXT, use_revision INTEGER,"
+    "  UNIQUE (unit, form, period, revision));"
+    "CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, seq);";
+
+agent_outbox_t *
+agent_outbox_open (const char *path, bool create, char *err, size_t errlen)
+{
+    if (!create && access (path, F_OK) != 0) {
+        snprintf (err, errlen, "%s: no outbox here (run gom-agent init)", path);
+        return NULL;
+    }
+    agent_outbox_t *self = calloc (1, sizeof *self);
+    assert (self);
+    self->db = gom_db_open (path, create, err, errlen);
+    if (!self->db || gom_db_exec (self->db, s_schema) != 0) {
+        if (self->db)
+            snprintf (err, errlen, "%s: %s", path, sqlite3_errmsg (self->db));
+        agent_outbox_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+agent_outbox_destroy (agent_outbox_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gom_db_close (&(*self_p)->db);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+sqlite3 *
+agent_outbox_db (agent_outbox_t *self)
+{
+    return self->db;
+}
+
+static bool
+s_unit_allowed (char **units, const char *unit)
+{
+    for (char **u = units; u && *u; u++)
+        if (strcmp (*u, unit) == 0)
+            return true;
+    return false;
+}
+
+outbox_take_t
+agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
+                        int64_t max_bytes, char *line, size_t linelen)
+{
+    char err [400];
+    Gom__Report *r = gom_report_from_json (path, err, sizeof err);
+    if (!r) {
+        snprintf (line, linelen, "%s", err);
+        return OUTBOX_REFUSED;
+    }
+    outbox_take_t result = OUTBOX_REFUSED;
+    uint8_t *content = NULL, *payload = NULL;
+    size_t content_len = 0, payload_len = 0;
+    if (!s_unit_allowed (units, r->unit)) {
+        char list [256] = "";
+        for (char **u = units; u && *u; u++)
+            snprintf (list + strlen (list), sizeof list - strlen (list), "%s%s",
+                      u == units ? "" : ",", *u);
+        snprintf (line, linelen,
+                  "unit %s is not one of this agent's units (%s)", r->unit,
+                  list);
+        goto done;
+    }
+    uint8_t id [GOM_ID_BYTES];
+    if (gom_random (id, sizeof id) != 0) {
+        snprintf (line, linelen, "no random source: %s", strerror (errno));
+        goto done;
+    }
+    r->report_id.data = malloc (GOM_ID_BYTES);
+    memcpy (r->report_id.data, id, GOM_ID_BYTES);
+    r->report_id.len = GOM_ID_BYTES;
+    r->sealed_at_ms = gom_now_ms ();
+    content = gom_report_content (r, &content_len);
+    payload_len = gom__report__get_packed_size (r);
+    if ((int64_t)payload_len > max_bytes) {
+        snprintf (line, linelen,
+                  "report is %zu bytes packed; the most this agent sends is "
+                  "%" PRId64 " (max_report_bytes)",
+                  payload_len, max_bytes);
+        goto done;
+    }
+    payload = malloc (payload_len);
+    gom__report__pack (r, payload);
+
+    //  One transaction per report; COMMIT returns only when it is on disk
+    //  (WAL, synchronous=FULL), and only then do we say "queued".
+    if (gom_db_exec (self->db, "BEGIN IMMEDIATE") != 0) {
+        snprintf (line, linelen, "outbox busy or not writable: %s",
+                  sqlite3_errmsg (self->db));
+        goto done;
+    }
+    sqlite3_stmt *st = gom_db_prepare (
+        self->db, "SELECT content, report_id, state FROM outbox "
+                  "WHERE unit=? AND form=? AND period=? AND revision=?");
+    int rc = SQLITE_ERROR;
+    if (st) {
+        sqlite3_bind_text (st, 1, r->unit, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 2, r->form, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 3, r->period, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int (st, 4, (int)r->revision);
+        rc = sqlite3_step (st);
+    }
+    if (rc == SQLITE_ROW) {
+        char hex [2 * GOM_ID_BYTES + 1] = "";
+        if (sqlite3_column_bytes (st, 1) == GOM_ID_BYTES)
+            gom_hex (sqlite3_column_blob (st, 1), GOM_ID_BYTES, hex);
+        bool same =
+            (size_t)sqlite3_column_bytes (st, 0) == content_len &&
+            memcmp (sqlite3_column_blob (st, 0), content, content_len) == 0;
+        if (same) {
+            snprintf (line, linelen, "%s %s %s r%u %s (%s)", r->unit, r->form,
+                      r->period, r->revision, hex, sqlite3_column_text (st, 2));
+            result = OUTBOX_SAME;
+        }
+        else {
+            sqlite3_stmt *mx = gom_db_prepare (
+                self->db, "SELECT max(revision) FROM outbox "
+                          "WHERE unit=? AND form=? AND period=?");
+            int64_t max = r->revision;
+            if (mx) {
+                sqlite3_bind_text (mx, 1, r->unit, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text (mx, 2, r->form, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text (mx, 3, r->period, -1, SQLITE_TRANSIENT);
+                if (sqlite3_step (mx) == SQLITE_ROW)
+                    max = sqlite3_column_int64 (mx, 0);
+                sqlite3_finalize (mx);
+            }
+            snprintf (line, linelen,
+                      "%s %s %s revision %u is already in the outbox with "
+                      "other content; send the correction as revision %" PRId64,
+                      r->unit, r->form, r->period, r->revision, max + 1);
+        }
+        sqlite3_finalize (st);
+        gom_db_exec (self->db, "ROLLBACK");
+        goto done;
+    }
+    sqlite3_finalize (st);
+    if (rc != SQLITE_DONE) {
+        snprintf (line, linelen, "outbox: %s", sqlite3_errmsg (self->db));
+        gom_db_exec (self->db, "ROLLBACK");
+        goto done;
+    }
+    st = gom_db_prepare (
+        self->db,
+        "INSERT INTO outbox (report_id, unit, form, period, revision, "
+        "content, payload, sealed_ms, source) "
+        "VALUES (?,?,?,?,?,?,?,?,?)");
+    rc = SQLITE_ERROR;
+    if (st) {
+        sqlite3_bind_blob (st, 1, id, GOM_ID_BYTES, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 2, r->unit, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 3, r->form, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 4, r->period, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int (st, 5, (int)r->revision);
+        sqlite3_bind_blob (st, 6, content, (int)content_len, SQLITE_TRANSIENT);
+        sqlite3_bind_blob (st, 7, payload, (int)payload_len, SQLITE_TRANSIENT);
+        sqlite3_bind_int64 (st, 8, r->sealed_at_ms);
+        sqlite3_bind_text (st, 9, path, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step (st);
+        sqlite3_finalize (st);
+    }
+    if (rc != SQLITE_DONE) {
+        snprintf (line, linelen, "outbox: cannot write: %s",
+                  sqlite3_errmsg (self->db));
+        gom_db_exec (self->db, "ROLLBACK");
+        goto done;
+    }
+    if (sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf (line, linelen, "outbox: cannot commit: %s",
+                  sqlite3_errmsg (self->db));
+        if (!sqlite3_get_autocommit (self->db))
+            gom_db_exec (self->db, "ROLLBACK");
+        goto done;
+    }
+    char hex [2 * GOM_ID_BYTES + 1];
+    gom_hex (id, GOM_ID_BYTES, hex);
+    snprintf (line, linelen, "%s %s %s r%u %s", r->unit, r->form, r->period,
+              r->revision, hex);
+    result = OUTBOX_QUEUED;
+done:
+    free (content);
+    free (payload);
+    gom_report_free (&r);
+    return result;
+}
+
+static json_t *
+s_col_json (sqlite3_stmt *st, int col)
+{
+    switch (sqlite3_column_type (st, col)) {
+        case SQLITE_NULL: return json_null ();
+        case SQLITE_INTEGER:
+            return json_integer (sqlite3_column_int64 (st, col));
+        default:
+            return json_string ((const char *)sqlite3_column_text (st, col));
+    }
+}
+
+json_t *
+agent_outbox_status_json (agent_outbox_t *self)
+{
+    json_t *obj = json_pack ("{s:i, s:i, s:i, s:i, s:i}", "queued", 0, "sent",
+                             0, "acked", 0, "rejected", 0, "total", 0);
+    gom_db_exec (self->db, "BEGIN");
+    sqlite3_stmt *st = gom_db_prepare (
+        self->db, "SELECT state, count(*) FROM outbox GROUP BY state");
+    int64_t total = 0;
+    while (st && sqlite3_step (st) == SQLITE_ROW) {
+        json_object_set_new (obj, (const char *)sqlite3_column_text (st, 0),
+                             json_integer (sqlite3_column_int64 (st, 1)));
+        total += sqlite3_column_int64 (st, 1);
+    }
+    sqlite3_finalize (st);
+    json_object_set_new (obj, "total", json_integer (total));
+    st = gom_db_prepare (self->db, "SELECT min(sealed_ms) FROM outbox WHERE "
+                                   "state IN ('queued', 'sent')");
+    json_t *age = json_null ();
+    if (st && sqlite3_step (st) == SQLITE_ROW &&
+        sqlite3_column_type (st, 0) != SQLITE_NULL)
+        age = json_integer ((gom_now_ms () - sqlite3_column_int64 (st, 0)) /
+                            1000);
+    sqlite3_finalize (st);
+    json_object_set_new (obj, "oldest_queued_age_s", age);
+    char *contact = gom_db_meta_get (self->db, "last_contact_ms");
+    if (contact) {
+        char buf [32];
+        gom_iso_time (atoll (contact), buf, sizeof buf);
+        json_object_set_new (obj, "last_contact_ms",
+                             json_integer (atoll (contact)));
+        json_object_set_new (obj, "last_contact_at", json_string (buf));
+    }
+    else {
+        json_object_set_new (obj, "last_contact_ms", json_null ());
+        json_object_set_new (obj, "last_contact_at", json_null ());
+    }
+    free (contact);
+    char *last_error = gom_db_meta_get (self->db, "last_error");
+    json_object_set_new (obj, "last_error",
+                         last_error && *last_error ? json_string (last_error)
+                                                   : json_null ());
+    free (last_error);
+    char *hub_db_id = gom_db_meta_get (self->db, "hub_db_id");
+    json_object_set_new (obj, "hub_db_id",
+                         hub_db_id ? json_string (hub_db_id) : json_null ());
+    free (hub_db_id);
+    gom_db_exec (self->db, "COMMIT");
+    return obj;
+}
+
+json_t *
+agent_outbox_list_json (agent_outbox_t *self)
+{
+    json_t *list = json_array ();
+    sqlite3_stmt *st = gom_db_prepare (
+        self->db, "SELECT report_id, unit, form, period, revision, state, "
+                  "receipt, code, reason, use_revision, sealed_ms, acked_ms, "
+                  "attempts, source FROM outbox ORDER BY seq");
+    const char *names [] = { NULL,           "unit",      "form",
+                             "period",       "revision",  "state",
+                             "receipt",      "code",      "reason",
+                             "use_revision", "sealed_ms", "acked_ms",
+                             "attempts",     "source" };
+    while (st && sqlite3_step (st) == SQLITE_ROW) {
+        json_t *obj = json_object ();
+        char hex [2 * GOM_ID_BYTES + 1] = "";
+        if (sqlite3_column_bytes (st, 0) == GOM_ID_BYTES)
+            gom_hex (sqlite3_column_blob (st, 0), GOM_ID_BYTES, hex);
+        json_object_set_new (obj, "report_id", json_string (hex));
+        for (int col = 1; col < 14; col++)
+            json_object_set_new (obj, names [col], s_col_json (st, col));
+        json_array_append_new (list, obj);
+    }
+    sqlite3_finalize (st);
+    return list;
+}

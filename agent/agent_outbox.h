@@ -1,0 +1,44 @@
+/*  agent_outbox: the agent's queue, a sqlite file (outbox.db, WAL,
+    synchronous=FULL). A report is written here, durably, before anyone is
+    told it is queued (DESIGN.md rule 2), and stays until the hub has
+    acknowledged it and the retention period has passed.
+
+    States: queued (not yet sent on this run), sent (sent, not yet
+    acknowledged), acked (hub has it; receipt recorded), rejected (hub or
+    agent refused it permanently; waits for a person). Several processes
+    use the file at once (`submit` while `run` sends); sqlite's locking and
+    the busy timeout make that safe. */
+#ifndef AGENT_OUTBOX_H
+#define AGENT_OUTBOX_H
+
+#include "gom.pb-c.h"
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct _agent_outbox_t agent_outbox_t;
+
+typedef enum {
+    OUTBOX_QUEUED,  //  new in the outbox
+    OUTBOX_SAME,    //  already there with the same content
+    OUTBOX_REFUSED  //  not taken; see the message
+} outbox_take_t;
+
+agent_outbox_t *agent_outbox_open (const char *path, bool create, char *err,
+                                   size_t errlen);
+void agent_outbox_destroy (agent_outbox_t **self_p);
+sqlite3 *agent_outbox_db (agent_outbox_t *self);
+
+//  Reads a report file, checks it (units: the agent's units; max_bytes:
+//  the largest packed report) and queues it. line gets the one-line answer
+//  for a person: "<unit> <form> <period> r<rev> <report_id>" or the reason.
+outbox_take_t agent_outbox_take_file (agent_outbox_t *self, const char *path,
+                                      char **units, int64_t max_bytes,
+                                      char *line, size_t linelen);
+
+//  Listings for `status` and `list`. New references.
+json_t *agent_outbox_status_json (agent_outbox_t *self);
+json_t *agent_outbox_list_json (agent_outbox_t *self);
+
+#endif

@@ -1,0 +1,821 @@
+/*  agent_sender: see agent_sender.h.
+
+    Connection states, driven by the socket monitor (libzmq gives a DEALER
+    no other signal):
+      no socket  --(rebuild time)-->  connecting
+      connecting --HANDSHAKE_SUCCEEDED--> connected: send HELLO (with
+                   backoff until WELCOME)
+      connected  --WELCOME--> welcomed: send the window, all of it
+      any        --DISCONNECTED--> connecting (libzmq reconnects)
+      any        --HANDSHAKE_FAILED_AUTH--> no socket: after a ZAP refusal
+                   libzmq never reconnects that socket (PITFALLS.md 3), so
+                   we rebuild it after a backoff; the key may be enrolled
+                   by then.
+    IMMEDIATE=1 with DONTWAIT sends: nothing queues inside libzmq while
+    there is no connection; the outbox is the only queue (PITFALLS.md 1).
+
+    Writes to the outbox are gathered into one transaction per loop turn. */
+#include "agent_sender.h"
+#include "agent_outbox.h"
+#include "agent_spool.h"
+#include "gom_db.h"
+#include "gom_keys.h"
+#include "gom_util.h"
+#include "gom_wire.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+
+typedef struct {
+    bool live;                  //  slot in use
+    int64_t seq;                //  outbox row
+    uint8_t id [GOM_ID_BYTES];  //  report_id
+    uint8_t *frame;             //  the Envelope as sent
+    size_t len;
+    int attempts;     //  sends on this run
+    int64_t sent_ms;  //  monotonic, last send
+    int64_t due_ms;   //  monotonic, when to resend
+} flight_t;
+
+typedef struct {
+    agent_options_t *opt;
+    agent_outbox_t *outbox;
+    sqlite3 *db;
+    zcert_t *cert;
+    zsock_t *dealer;
+    zsock_t *monitor;
+    int monitor_seq;  //  makes monitor endpoints unique
+    int sigfd;
+    bool connected;      //  handshake done
+    bool welcomed;       //  hub answered hello
+    bool in_tx;          //  a write transaction is open
+    int64_t rebuild_ms;  //  monotonic; when to make a socket
+    int64_t auth_backoff_ms;
+    int64_t hello_due_ms;
+    int64_t hello_backoff_ms;
+    int64_t last_rx_ms;
+    int64_t contact_written_ms;
+    int64_t spool_due_ms;
+    int64_t purge_due_ms;
+    int64_t hub_max_bytes;  //  from welcome
+    int64_t cursor;         //  highest outbox seq loaded
+    int64_t srtt, rttvar;   //  smoothed round trip (ms), 0 = none yet
+    flight_t *flights;
+    size_t n_flights;                 //  live ones
+    int64_t acked, rejected, resent;  // for the periodic log line
+    int64_t last_log_ms;
+} agent_t;
+
+int
+agent_options_load (gom_config_t *cfg, agent_options_t *o, char *err,
+                    size_t errlen)
+{
+    memset (o, 0, sizeof *o);
+    o->hub = gom_config_str (cfg, "hub", NULL);
+    o->hub_key = gom_config_str (cfg, "hub_key", NULL);
+    const char *units = gom_config_str (cfg, "units", NULL);
+    if (!o->hub || strncmp (o->hub, "tcp://", 6) != 0) {
+        snprintf (err, errlen, "%s: hub must be tcp://HOST:PORT",
+                  gom_config_path (cfg));
+        return -1;
+    }
+    if (!o->hub_key || !gom_key_valid (o->hub_key)) {
+        snprintf (err, errlen,
+                  "%s: hub_key must be the hub's 40-character "
+                  "Z85 public key",
+                  gom_config_path (cfg));
+        return -1;
+    }
+    size_t n = 0;
+    o->units = gom_split_list (units ? units : "", &n);
+    if (n == 0) {
+        snprintf (err, errlen, "%s: units: no unit code given",
+                  gom_config_path (cfg));
+        agent_options_free (o);
+        return -1;
+    }
+    o->outbox_path = gom_config_file (cfg, "outbox", "outbox.db");
+    o->cert_path = gom_config_file (cfg, "cert", "agent.cert");
+    o->spool_dir = gom_config_file (cfg, "spool", "spool");
+    if (gom_config_int (cfg, "window", 64, 1, 1024, &o->window, err, errlen) ||
+        gom_config_int (cfg, "resend_min_ms", 2000, 10, 3600000,
+                        &o->resend_min_ms, err, errlen) ||
+        gom_config_int (cfg, "resend_max_ms", 60000, 10, 86400000,
+                        &o->resend_max_ms, err, errlen) ||
+        gom_config_int (cfg, "reconnect_ivl_ms", 1000, 10, 3600000,
+                        &o->reconnect_ivl_ms, err, errlen) ||
+        gom_config_int (cfg, "reconnect_ivl_max_ms", 30000, 10, 3600000,
+                        &o->reconnect_ivl_max_ms, err, errlen) ||
+        gom_config_int (cfg, "heartbeat_ivl_ms", 5000, 0, 3600000,
+                        &o->heartbeat_ivl_ms, err, errlen) ||
+        gom_config_int (cfg, "heartbeat_timeout_ms", 15000, 0, 3600000,
+                        &o->heartbeat_timeout_ms, err, errlen) ||
+        gom_config_int (cfg, "hello_ivl_ms", 60000, 100, 86400000,
+                        &o->hello_ivl_ms, err, errlen) ||
+        gom_config_int (cfg, "spool_scan_ms", 1000, 10, 3600000,
+                        &o->spool_scan_ms, err, errlen) ||
+        gom_config_int (cfg, "spool_settle_ms", 1000, 0, 3600000,
+                        &o->spool_settle_ms, err, errlen) ||
+        gom_config_int (cfg, "max_report_bytes", 262144, 1024, 16777216,
+                        &o->max_report_bytes, err, errlen) ||
+        gom_config_int (cfg, "retention_days", 400, 1, 36500,
+                        &o->retention_days, err, errlen)) {
+        agent_options_free (o);
+        return -1;
+    }
+    if (o->resend_max_ms < o->resend_min_ms)
+        o->resend_max_ms = o->resend_min_ms;
+    return 0;
+}
+
+void
+agent_options_free (agent_options_t *o)
+{
+    gom_strv_free (&o->units);
+    free (o->outbox_path);
+    free (o->cert_path);
+    free (o->spool_dir);
+    o->outbox_path = o->cert_path = o->spool_dir = NULL;
+}
+
+//  --- Outbox writes, gathered per loop turn --------------------------------
+
+static bool
+s_tx (agent_t *self)
+{
+    if (!self->in_tx) {
+        if (gom_db_exec (self->db, "BEGIN IMMEDIATE") != 0)
+            return false;
+        self->in_tx = true;
+    }
+    return true;
+}
+
+static void
+s_tx_commit (agent_t *self)
+{
+    if (!self->in_tx)
+        return;
+    self->in_tx = false;
+    if (sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        zsys_error ("outbox: commit: %s", sqlite3_errmsg (self->db));
+        if (!sqlite3_get_autocommit (self->db))
+            gom_db_exec (self->db, "ROLLBACK");
+    }
+}
+
+static void
+s_set_error (agent_t *self, const char *fmt, ...)
+{
+    char text [400], line [460];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (text, sizeof text, fmt, ap);
+    va_end (ap);
+    char now [32];
+    gom_iso_time (gom_now_ms (), now, sizeof now);
+    snprintf (line, sizeof line, "%s %s", now, text);
+    if (s_tx (self))
+        gom_db_meta_set (self->db, "last_error", line);
+}
+
+static void
+s_exec_id (agent_t *self, const char *sql, const uint8_t *id,
+           void (*bind) (sqlite3_stmt *, void *), void *arg)
+{
+    if (!s_tx (self))
+        return;
+    sqlite3_stmt *st = gom_db_prepare (self->db, sql);
+    if (!st)
+        return;
+    if (bind)
+        bind (st, arg);
+    sqlite3_bind_blob (st, 1, id, GOM_ID_BYTES, SQLITE_TRANSIENT);
+    if (sqlite3_step (st) != SQLITE_DONE)
+        zsys_error ("outbox: %s", sqlite3_errmsg (self->db));
+    sqlite3_finalize (st);
+}
+
+//  --- The window -----------------------------------------------------------
+
+static flight_t *
+s_flight_find (agent_t *self, const uint8_t *id, size_t len)
+{
+    if (len != GOM_ID_BYTES)
+        return NULL;
+    for (int64_t i = 0; i < self->opt->window; i++)
+        if (self->flights [i].live &&
+            memcmp (self->flights [i].id, id, GOM_ID_BYTES) == 0)
+            return &self->flights [i];
+    return NULL;
+}
+
+static void
+s_flight_drop (agent_t *self, flight_t *f)
+{
+    free (f->frame);
+    memset (f, 0, sizeof *f);
+    self->n_flights--;
+}
+
+static void
+s_flights_clear (agent_t *self)
+{
+    for (int64_t i = 0; i < self->opt->window; i++)
+        if (self->flights [i].live)
+            s_flight_drop (self, &self->flights [i]);
+    self->cursor = 0;
+}
+
+//  Resend timeout for a report sent `attempts` times: the smoothed round
+//  trip plus four deviations (Jacobson), clamped, doubled per attempt, plus
+//  up to a quarter of jitter so that many agents do not resend in step.
+static int64_t
+s_timeout (agent_t *self, int attempts)
+{
+    int64_t rto =
+        self->srtt ? self->srtt + 4 * self->rttvar : self->opt->resend_min_ms;
+    if (rto < self->opt->resend_min_ms)
+        rto = self->opt->resend_min_ms;
+    for (int i = 1; i < attempts && rto < self->opt->resend_max_ms; i++)
+        rto *= 2;
+    if (rto > self->opt->resend_max_ms)
+        rto = self->opt->resend_max_ms;
+    uint32_t r = 0;
+    gom_random ((uint8_t *)&r, sizeof r);
+    return rto + (int64_t)(r % (uint32_t)(rto / 4 + 1));
+}
+
+static void
+s_rtt_sample (agent_t *self, int64_t sample)
+{
+    if (sample < 1)
+        sample = 1;
+    if (!self->srtt) {
+        self->srtt = sample;
+        self->rttvar = sample / 2;
+    }
+    else {
+        int64_t diff = self->srtt - sample;
+        self->rttvar = (3 * self->rttvar + (diff < 0 ? -diff : diff)) / 4;
+        self->srtt = (7 * self->srtt + sample) / 8;
+    }
+}
+
+static void
+s_fill_window (agent_t *self)
+{
+    int64_t free_slots = self->opt->window - (int64_t)self->n_flights;
+    if (free_slots <= 0)
+        return;
+    sqlite3_stmt *st = gom_db_prepare (
+        self->db, "SELECT seq, report_id, payload FROM outbox "
+                  "WHERE state IN ('queued', 'sent') AND seq > ? "
+                  "ORDER BY seq LIMIT ?");
+    if (!st)
+        return;
+    sqlite3_bind_int64 (st, 1, self->cursor);
+    sqlite3_bind_int64 (st, 2, free_slots);
+    int64_t slot = 0;
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        while (self->flights [slot].live)
+            slot++;
+        flight_t *f = &self->flights [slot];
+        f->seq = sqlite3_column_int64 (st, 0);
+        self->cursor = f->seq;
+        if (sqlite3_column_bytes (st, 1) != GOM_ID_BYTES)
+            continue;
+        memcpy (f->id, sqlite3_column_blob (st, 1), GOM_ID_BYTES);
+        f->frame = gom_wire_wrap_report (sqlite3_column_blob (st, 2),
+                                         (size_t)sqlite3_column_bytes (st, 2),
+                                         &f->len);
+        if (!f->frame)
+            continue;
+        f->live = true;
+        f->attempts = 0;
+        f->due_ms = 0;
+        self->n_flights++;
+    }
+    sqlite3_finalize (st);
+}
+
+typedef struct {
+    const char *code;
+    const char *reason;
+    uint32_t use_revision;
+} reject_args_t;
+
+static void
+s_bind_reject (sqlite3_stmt *st, void *arg)
+{
+    reject_args_t *a = arg;
+    gom_db_bind_str (st, 2, a->code);
+    gom_db_bind_str (st, 3, a->reason);
+    if (a->use_revision)
+        sqlite3_bind_int64 (st, 4, a->use_revision);
+}
+
+static void
+s_reject (agent_t *self, const uint8_t *id, const char *code,
+          const char *reason, uint32_t use_revision)
+{
+    reject_args_t args = { code, reason, use_revision };
+    s_exec_id (self,
+               "UPDATE outbox SET state='rejected', code=?2, reason=?3, "
+               "use_revision=?4 WHERE report_id=?1 AND state!='acked'",
+               id, s_bind_reject, &args);
+    self->rejected++;
+}
+
+static void
+s_send_due (agent_t *self)
+{
+    int64_t now = gom_mono_ms ();
+    for (int64_t i = 0; i < self->opt->window; i++) {
+        flight_t *f = &self->flights [i];
+        if (!f->live || f->due_ms > now)
+            continue;
+        if (self->hub_max_bytes && (int64_t)f->len > self->hub_max_bytes) {
+            char reason [200];
+            snprintf (reason, sizeof reason,
+                      "report is %zu bytes; the hub takes at most %" PRId64,
+                      f->len, self->hub_max_bytes);
+            zsys_warning ("report %" PRId64 " set aside: %s", f->seq, reason);
+            s_reject (self, f->id, "too-large", reason, 0);
+            s_flight_drop (self, f);
+            continue;
+        }
+        if (zmq_send (zsock_resolve (self->dealer), f->frame, f->len,
+                      ZMQ_DONTWAIT) < 0) {
+            //  No connection at this instant (IMMEDIATE) or the pipe is
+            //  full: try again shortly; the report stays in the outbox.
+            f->due_ms = now + 200;
+            break;
+        }
+        if (f->attempts > 0)
+            self->resent++;
+        f->attempts++;
+        f->sent_ms = now;
+        f->due_ms = now + s_timeout (self, f->attempts);
+        if (s_tx (self)) {
+            sqlite3_stmt *st = gom_db_prepare (
+                self->db, "UPDATE outbox SET state='sent', "
+                          "attempts=attempts+1, last_sent_ms=? "
+                          "WHERE seq=? AND state IN ('queued', 'sent')");
+            if (st) {
+                sqlite3_bind_int64 (st, 1, gom_now_ms ());
+                sqlite3_bind_int64 (st, 2, f->seq);
+                sqlite3_step (st);
+                sqlite3_finalize (st);
+            }
+        }
+    }
+}
+
+//  --- Messages -------------------------------------------------------------
+
+static void
+s_send_hello (agent_t *self)
+{
+    Gom__Hello hello = GOM__HELLO__INIT;
+    hello.agent_version = (char *)GOM_VERSION;
+    size_t n = 0;
+    while (self->opt->units [n])
+        n++;
+    hello.n_units = n;
+    hello.units = self->opt->units;
+    hello.agent_time_ms = gom_now_ms ();
+    sqlite3_stmt *st =
+        gom_db_prepare (self->db, "SELECT count(*), min(sealed_ms) FROM outbox "
+                                  "WHERE state IN ('queued', 'sent')");
+    if (st && sqlite3_step (st) == SQLITE_ROW) {
+        hello.queue_depth = (uint32_t)sqlite3_column_int64 (st, 0);
+        if (sqlite3_column_type (st, 1) != SQLITE_NULL)
+            hello.oldest_queued_age_s =
+                (uint64_t)((gom_now_ms () - sqlite3_column_int64 (st, 1)) /
+                           1000);
+    }
+    sqlite3_finalize (st);
+    char *last_id = gom_db_meta_get (self->db, "hub_db_id");
+    hello.last_hub_db_id = last_id ? last_id : (char *)"";
+    Gom__Envelope env = GOM__ENVELOPE__INIT;
+    env.body_case = GOM__ENVELOPE__BODY_HELLO;
+    env.hello = &hello;
+    size_t len = 0;
+    uint8_t *buf = gom_wire_encode (&env, &len);
+    if (buf &&
+        zmq_send (zsock_resolve (self->dealer), buf, len, ZMQ_DONTWAIT) < 0)
+        zsys_debug ("hello not sent: %s", zmq_strerror (zmq_errno ()));
+    free (buf);
+    free (last_id);
+}
+
+static void
+s_on_welcome (agent_t *self, Gom__Welcome *w)
+{
+    char *last = gom_db_meta_get (self->db, "hub_db_id");
+    if (!s_tx (self)) {
+        free (last);
+        return;
+    }
+    if (last && w->hub_db_id && strcmp (last, w->hub_db_id) != 0) {
+        //  Rule 11: a hub with another database id lacks what the old one
+        //  had. Our retained reports make it whole; its idempotence makes
+        //  the resend safe.
+        int64_t cutoff = gom_now_ms () - self->opt->retention_days * 86400000LL;
+        sqlite3_stmt *st = gom_db_prepare (
+            self->db, "UPDATE outbox SET state='queued' "
+                      "WHERE state IN ('acked', 'sent') AND sealed_ms >= ?");
+        int changes = 0;
+        if (st) {
+            sqlite3_bind_int64 (st, 1, cutoff);
+            sqlite3_step (st);
+            changes = sqlite3_changes (self->db);
+            sqlite3_finalize (st);
+        }
+        zsys_warning ("hub database changed (was %s, now %s): resending %d "
+                      "retained reports",
+                      last, w->hub_db_id, changes);
+        s_flights_clear (self);
+    }
+    if (!last || strcmp (last, w->hub_db_id) != 0)
+        gom_db_meta_set (self->db, "hub_db_id", w->hub_db_id);
+    free (last);
+    if (!self->welcomed) {
+        char units [256] = "";
+        for (size_t i = 0; i < w->n_units; i++)
+            snprintf (units + strlen (units), sizeof units - strlen (units),
+                      "%s%s", i ? "," : "", w->units [i]);
+        zsys_info ("hub welcomed us (database %s; enrolled for %s)",
+                   w->hub_db_id, *units ? units : "no unit");
+        gom_db_meta_set (self->db, "last_error", "");
+    }
+    self->welcomed = true;
+    self->hub_max_bytes = w->max_report_bytes;
+    self->hello_due_ms = gom_mono_ms () + self->opt->hello_ivl_ms;
+    //  Rule 6: a (re)connection resends the whole window at once.
+    for (int64_t i = 0; i < self->opt->window; i++)
+        self->flights [i].due_ms = 0;
+}
+
+typedef struct {
+    Gom__Ack *ack;
+    const char *db_id;
+} ack_args_t;
+
+static void
+s_bind_ack (sqlite3_stmt *st, void *arg)
+{
+    ack_args_t *a = arg;
+    sqlite3_bind_int64 (st, 2, (int64_t)a->ack->receipt);
+    sqlite3_bind_int64 (st, 3, a->ack->hub_time_ms);
+    sqlite3_bind_int64 (st, 4, gom_now_ms ());
+    gom_db_bind_str (st, 5, a->db_id);
+}
+
+static void
+s_on_ack (agent_t *self, Gom__Ack *ack)
+{
+    if (ack->report_id.len != GOM_ID_BYTES)
+        return;
+    flight_t *f = s_flight_find (self, ack->report_id.data, ack->report_id.len);
+    if (f && f->attempts == 1)  //  Karn: only unambiguous samples
+        s_rtt_sample (self, gom_mono_ms () - f->sent_ms);
+    char *db_id = gom_db_meta_get (self->db, "hub_db_id");
+    ack_args_t args = { ack, db_id };
+    s_exec_id (self,
+               "UPDATE outbox SET state='acked', receipt=?2, hub_ms=?3, "
+               "acked_ms=?4, hub_db_id=?5, code=NULL, reason=NULL "
+               "WHERE report_id=?1",
+               ack->report_id.data, s_bind_ack, &args);
+    free (db_id);
+    if (f)
+        s_flight_drop (self, f);
+    self->acked++;
+}
+
+static void
+s_on_nack (agent_t *self, Gom__Nack *nack)
+{
+    if (nack->report_id.len != GOM_ID_BYTES) {
+        zsys_error ("hub could not read a message of ours: %s: %s", nack->code,
+                    nack->reason);
+        s_set_error (self, "hub: %s: %s", nack->code, nack->reason);
+        return;
+    }
+    flight_t *f =
+        s_flight_find (self, nack->report_id.data, nack->report_id.len);
+    if (nack->kind == GOM__NACK__KIND__PERMANENT) {
+        //  Rule 5 and 8: set aside with the hub's reason, never retried by
+        //  itself, and the rest keep flowing.
+        zsys_warning ("report %" PRId64 " rejected by the hub: %s: %s",
+                      f ? f->seq : 0, nack->code, nack->reason);
+        s_reject (self, nack->report_id.data, nack->code, nack->reason,
+                  nack->use_revision);
+        if (f)
+            s_flight_drop (self, f);
+    }
+    else {
+        s_set_error (self, "hub: %s: %s", nack->code, nack->reason);
+        if (f) {
+            int64_t wait = s_timeout (self, f->attempts + 1);
+            if (nack->retry_after_ms > wait)
+                wait = nack->retry_after_ms;
+            f->due_ms = gom_mono_ms () + wait;
+        }
+    }
+}
+
+static void
+s_receive (agent_t *self)
+{
+    for (int n = 0; n < 10000; n++) {
+        zmsg_t *msg = zmsg_recv (self->dealer);
+        if (!msg)
+            break;
+        self->last_rx_ms = gom_mono_ms ();
+        zframe_t *frame = zmsg_first (msg);
+        if (zmsg_size (msg) != 1 || !frame) {
+            zsys_warning ("hub sent a %zu-frame message; ignored",
+                          zmsg_size (msg));
+            zmsg_destroy (&msg);
+            continue;
+        }
+        gom_wire_msg_t *wire =
+            gom_wire_decode (zframe_data (frame), zframe_size (frame),
+                             8 * zframe_size (frame) + 65536);
+        Gom__Envelope *env = gom_wire_env (wire);
+        if (!env)
+            zsys_warning ("from hub: %s", gom_wire_error (wire));
+        else if (env->body_case == GOM__ENVELOPE__BODY_WELCOME)
+            s_on_welcome (self, env->welcome);
+        else if (env->body_case == GOM__ENVELOPE__BODY_ACK)
+            s_on_ack (self, env->ack);
+        else if (env->body_case == GOM__ENVELOPE__BODY_NACK)
+            s_on_nack (self, env->nack);
+        gom_wire_msg_destroy (&wire);
+        zmsg_destroy (&msg);
+    }
+}
+
+//  --- The socket -----------------------------------------------------------
+
+static void
+s_socket_close (agent_t *self)
+{
+    if (self->dealer)
+        zmq_socket_monitor (zsock_resolve (self->dealer), NULL, 0);
+    zsock_destroy (&self->monitor);
+    zsock_destroy (&self->dealer);
+    self->connected = self->welcomed = false;
+}
+
+static int
+s_socket_open (agent_t *self)
+{
+    self->dealer = zsock_new (ZMQ_DEALER);
+    if (!self->dealer)
+        return -1;
+    //  Every option before connect: the session copies them.
+    zcert_apply (self->cert, self->dealer);
+    zsock_set_curve_serverkey (self->dealer, self->opt->hub_key);
+    zsock_set_immediate (self->dealer, 1);
+    zsock_set_sndtimeo (self->dealer, 0);
+    zsock_set_rcvtimeo (self->dealer, 0);
+    zsock_set_linger (self->dealer, 0);
+    zsock_set_maxmsgsize (self->dealer, 1 << 20);
+    zsock_set_reconnect_ivl (self->dealer, (int)self->opt->reconnect_ivl_ms);
+    zsock_set_reconnect_ivl_max (self->dealer,
+                                 (int)self->opt->reconnect_ivl_max_ms);
+    zsock_set_heartbeat_ivl (self->dealer, (int)self->opt->heartbeat_ivl_ms);
+    zsock_set_heartbeat_timeout (self->dealer,
+                                 (int)self->opt->heartbeat_timeout_ms);
+    zsock_set_heartbeat_ttl (self->dealer,
+                             (int)self->opt->heartbeat_timeout_ms);
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "inproc://gom-agent-monitor-%d",
+              ++self->monitor_seq);
+    if (zmq_socket_monitor (zsock_resolve (self->dealer), endpoint,
+                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                ZMQ_EVENT_DISCONNECTED |
+                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
+        zsys_error ("monitor: %s", zmq_strerror (zmq_errno ()));
+        s_socket_close (self);
+        return -1;
+    }
+    self->monitor = zsock_new (ZMQ_PAIR);
+    zsock_set_rcvtimeo (self->monitor, 0);
+    if (!self->monitor || zsock_connect (self->monitor, "%s", endpoint) != 0 ||
+        zsock_connect (self->dealer, "%s", self->opt->hub) != 0) {
+        zsys_error ("cannot connect to %s: %s", self->opt->hub,
+                    zmq_strerror (zmq_errno ()));
+        s_socket_close (self);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_monitor_events (agent_t *self)
+{
+    zmsg_t *msg;
+    while (self->monitor && (msg = zmsg_recv (self->monitor))) {
+        zframe_t *f = zmsg_first (msg);
+        uint16_t event = 0;
+        if (f && zframe_size (f) >= 6)
+            memcpy (&event, zframe_data (f), 2);
+        zmsg_destroy (&msg);
+        int64_t now = gom_mono_ms ();
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            zsys_info ("connected to %s", self->opt->hub);
+            self->connected = true;
+            self->welcomed = false;
+            self->auth_backoff_ms = 0;
+            self->hello_backoff_ms = self->opt->resend_min_ms;
+            self->hello_due_ms = now;
+        }
+        else if (event == ZMQ_EVENT_DISCONNECTED) {
+            if (self->connected)
+                zsys_info ("disconnected from %s", self->opt->hub);
+            self->connected = self->welcomed = false;
+        }
+        else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            //  After a ZAP refusal libzmq never reconnects this socket.
+            self->auth_backoff_ms = self->auth_backoff_ms
+                                        ? self->auth_backoff_ms * 2
+                                        : self->opt->reconnect_ivl_ms;
+            if (self->auth_backoff_ms > self->opt->reconnect_ivl_max_ms)
+                self->auth_backoff_ms = self->opt->reconnect_ivl_max_ms;
+            zsys_warning ("hub refused this agent's key (not enrolled, or "
+                          "revoked); trying again in %" PRId64 " ms",
+                          self->auth_backoff_ms);
+            s_set_error (self, "hub refused this agent's key (not enrolled, "
+                               "or revoked)");
+            s_socket_close (self);
+            self->rebuild_ms = now + self->auth_backoff_ms;
+            return;
+        }
+        else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                 event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            s_set_error (self, "handshake with %s failed (wrong hub key?)",
+                         self->opt->hub);
+        }
+    }
+}
+
+//  --- The loop -------------------------------------------------------------
+
+static void
+s_contact (agent_t *self)
+{
+    int64_t now = gom_mono_ms ();
+    if (self->last_rx_ms > self->contact_written_ms &&
+        now - self->contact_written_ms >= 1000 && s_tx (self)) {
+        char buf [24];
+        snprintf (buf, sizeof buf, "%" PRId64, gom_now_ms ());
+        gom_db_meta_set (self->db, "last_contact_ms", buf);
+        self->contact_written_ms = now;
+    }
+}
+
+static void
+s_purge (agent_t *self)
+{
+    int64_t cutoff = gom_now_ms () - self->opt->retention_days * 86400000LL;
+    sqlite3_stmt *st = gom_db_prepare (
+        self->db, "DELETE FROM outbox WHERE state='acked' AND acked_ms < ?");
+    if (st && s_tx (self)) {
+        sqlite3_bind_int64 (st, 1, cutoff);
+        sqlite3_step (st);
+        if (sqlite3_changes (self->db) > 0)
+            zsys_info ("outbox: dropped %d acknowledged reports older than "
+                       "%" PRId64 " days",
+                       sqlite3_changes (self->db), self->opt->retention_days);
+    }
+    sqlite3_finalize (st);
+}
+
+int
+agent_sender_run (agent_options_t *opt)
+{
+    agent_t agent;
+    agent_t *self = &agent;
+    memset (self, 0, sizeof *self);
+    self->opt = opt;
+    self->sigfd = -1;
+    char err [512];
+    int status = 1;
+
+    sigset_t mask;
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGINT);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &mask, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    self->sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    zsys_handler_set (NULL);
+
+    self->cert = gom_keys_load (opt->cert_path, err, sizeof err);
+    if (!self->cert) {
+        zsys_error ("%s", err);
+        goto done;
+    }
+    self->outbox = agent_outbox_open (opt->outbox_path, false, err, sizeof err);
+    if (!self->outbox) {
+        zsys_error ("%s", err);
+        goto done;
+    }
+    self->db = agent_outbox_db (self->outbox);
+    self->flights = calloc ((size_t)opt->window, sizeof (flight_t));
+    assert (self->flights);
+    zsys_info ("agent %s for %s, outbox %s", GOM_VERSION, opt->hub,
+               opt->outbox_path);
+    self->last_log_ms = gom_mono_ms ();
+    bool stop = false;
+    while (!stop) {
+        int64_t now = gom_mono_ms ();
+        if (!self->dealer && now >= self->rebuild_ms &&
+            s_socket_open (self) != 0)
+            self->rebuild_ms = now + opt->reconnect_ivl_max_ms;
+        zmq_pollitem_t items [3] = { { NULL, self->sigfd, ZMQ_POLLIN, 0 } };
+        int n = 1;
+        if (self->dealer) {
+            items [n++] = (zmq_pollitem_t){ zsock_resolve (self->dealer), 0,
+                                            ZMQ_POLLIN, 0 };
+            items [n++] = (zmq_pollitem_t){ zsock_resolve (self->monitor), 0,
+                                            ZMQ_POLLIN, 0 };
+        }
+        if (zmq_poll (items, n, 100) < 0 && zmq_errno () != EINTR) {
+            zsys_error ("poll: %s", zmq_strerror (zmq_errno ()));
+            break;
+        }
+        if (items [0].revents & ZMQ_POLLIN) {
+            struct signalfd_siginfo si;
+            while (read (self->sigfd, &si, sizeof si) == sizeof si)
+                if (si.ssi_signo != SIGHUP) {
+                    zsys_info ("signal %d: stopping", (int)si.ssi_signo);
+                    stop = true;
+                }
+        }
+        if (self->dealer) {
+            s_monitor_events (self);
+            if (self->dealer)
+                s_receive (self);
+        }
+        now = gom_mono_ms ();
+        if (self->dealer && self->connected && !self->welcomed &&
+            now >= self->hello_due_ms) {
+            s_send_hello (self);
+            self->hello_due_ms = now + self->hello_backoff_ms;
+            self->hello_backoff_ms *= 2;
+            if (self->hello_backoff_ms > opt->resend_max_ms)
+                self->hello_backoff_ms = opt->resend_max_ms;
+        }
+        if (self->dealer && self->welcomed) {
+            if (now >= self->hello_due_ms) {
+                s_send_hello (self);  //  status for the hub's operators
+                self->hello_due_ms = now + opt->hello_ivl_ms;
+            }
+            s_fill_window (self);
+            s_send_due (self);
+        }
+        if (now >= self->spool_due_ms) {
+            //  The spool writes its own transactions.
+            s_tx_commit (self);
+            agent_spool_scan (self->outbox, opt);
+            self->spool_due_ms = now + opt->spool_scan_ms;
+        }
+        if (now >= self->purge_due_ms) {
+            s_purge (self);
+            self->purge_due_ms = now + 3600 * 1000;
+        }
+        s_contact (self);
+        s_tx_commit (self);
+        if (now - self->last_log_ms >= 5000) {
+            if (self->acked || self->rejected || self->resent)
+                zsys_info ("acked %" PRId64 ", rejected %" PRId64
+                           ", resent %" PRId64 ", in flight %zu",
+                           self->acked, self->rejected, self->resent,
+                           self->n_flights);
+            self->acked = self->rejected = self->resent = 0;
+            self->last_log_ms = now;
+        }
+    }
+    status = 0;
+done:
+    s_tx_commit (self);
+    s_socket_close (self);
+    if (self->flights)
+        s_flights_clear (self);
+    free (self->flights);
+    agent_outbox_destroy (&self->outbox);
+    zcert_destroy (&self->cert);
+    if (self->sigfd >= 0)
+        close (self->sigfd);
+    zsys_info ("stopped");
+    return status;
+}

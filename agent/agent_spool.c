@@ -1,0 +1,94 @@
+/*  agent_spool: see agent_spool.h. The report is in the outbox (durably)
+    before its file moves; a crash between the two takes the file in again
+    next time, which the outbox answers with "already queued". */
+#include "agent_spool.h"
+#include "gom_util.h"
+
+#include <czmq.h>
+#include <dirent.h>
+#include <sys/stat.h>
+
+static bool
+s_ends_with (const char *s, const char *suffix)
+{
+    size_t a = strlen (s), b = strlen (suffix);
+    return a >= b && strcmp (s + a - b, suffix) == 0;
+}
+
+//  Moves path into folder, under a name that does not clobber another.
+static char *
+s_move (const char *path, const char *folder, const char *name)
+{
+    char *dest = gom_path_join (folder, name);
+    for (int i = 1; access (dest, F_OK) == 0 && i < 1000; i++) {
+        free (dest);
+        char alt [4096];
+        snprintf (alt, sizeof alt, "%s/%s.%d", folder, name, i);
+        dest = strdup (alt);
+    }
+    if (rename (path, dest) != 0) {
+        zsys_error ("spool: cannot move %s to %s: %s", path, dest,
+                    strerror (errno));
+        free (dest);
+        return NULL;
+    }
+    return dest;
+}
+
+int
+agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt)
+{
+    DIR *dir = opendir (opt->spool_dir);
+    if (!dir)
+        return 0;
+    char *done = gom_path_join (opt->spool_dir, "done");
+    char *rejected = gom_path_join (opt->spool_dir, "rejected");
+    gom_mkdir_p (done, 0750);
+    gom_mkdir_p (rejected, 0750);
+    int count = 0;
+    struct dirent *e;
+    int64_t now = gom_now_ms ();
+    while ((e = readdir (dir)) && count < 1000) {
+        const char *name = e->d_name;
+        if (name [0] == '.' || s_ends_with (name, ".tmp") ||
+            s_ends_with (name, ".part") || s_ends_with (name, "~"))
+            continue;
+        char *path = gom_path_join (opt->spool_dir, name);
+        struct stat st;
+        if (stat (path, &st) != 0 || !S_ISREG (st.st_mode) ||
+            now - ((int64_t)st.st_mtim.tv_sec * 1000 +
+                   st.st_mtim.tv_nsec / 1000000) <
+                opt->spool_settle_ms) {
+            free (path);
+            continue;
+        }
+        char line [600];
+        outbox_take_t taken = agent_outbox_take_file (
+            outbox, path, opt->units, opt->max_report_bytes, line, sizeof line);
+        if (taken == OUTBOX_REFUSED) {
+            zsys_warning ("spool: %s refused: %s", name, line);
+            char *dest = s_move (path, rejected, name);
+            if (dest) {
+                char reason_path [4200];
+                snprintf (reason_path, sizeof reason_path, "%s.reason.txt",
+                          dest);
+                char text [1200];
+                snprintf (text, sizeof text, "%s: %s\n", name, line);
+                gom_write_file (reason_path, text, strlen (text), 0644, false);
+                free (dest);
+            }
+        }
+        else {
+            zsys_info ("spool: %s %s: %s", name,
+                       taken == OUTBOX_QUEUED ? "queued" : "already queued",
+                       line);
+            free (s_move (path, done, name));
+        }
+        count++;
+        free (path);
+    }
+    closedir (dir);
+    free (done);
+    free (rejected);
+    return count;
+}

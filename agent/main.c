@@ -1,0 +1,312 @@
+/*  gom-agent: the office-PC agent. A thin dispatcher over subcommands; the
+    queue is agent_outbox, the sending is agent_sender. */
+#include "agent_outbox.h"
+#include "agent_sender.h"
+#include "gom_config.h"
+#include "gom_keys.h"
+#include "gom_util.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <jansson.h>
+
+static const char *s_usage =
+    "usage: gom-agent COMMAND [OPTIONS]\n"
+    "  init    --dir DIR --hub tcp://HOST:PORT --hub-key Z85 --unit "
+    "CODE[,CODE...]\n"
+    "  run     --config DIR/agent.cfg\n"
+    "  submit  --config DIR/agent.cfg FILE...\n"
+    "  status  --config DIR/agent.cfg [--json]\n"
+    "  list    --config DIR/agent.cfg [--json]\n"
+    "  version\n"
+    "See docs/cli.md.\n";
+
+typedef struct {
+    const char *dir, *config, *hub, *hub_key, *units;
+    bool json;
+    int first_file;  //  index in argv of the first FILE
+} args_t;
+
+static int
+s_fail (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fprintf (stderr, "gom-agent: ");
+    vfprintf (stderr, fmt, ap);
+    fprintf (stderr, "\n");
+    va_end (ap);
+    return 1;
+}
+
+static int
+s_parse (int argc, char **argv, args_t *a, bool files)
+{
+    static struct option opts [] = { { "dir", required_argument, 0, 'd' },
+                                     { "config", required_argument, 0, 'c' },
+                                     { "hub", required_argument, 0, 'h' },
+                                     { "hub-key", required_argument, 0, 'k' },
+                                     { "unit", required_argument, 0, 'u' },
+                                     { "json", no_argument, 0, 'j' },
+                                     { 0, 0, 0, 0 } };
+    int c;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+            case 'd': a->dir = optarg; break;
+            case 'c': a->config = optarg; break;
+            case 'h': a->hub = optarg; break;
+            case 'k': a->hub_key = optarg; break;
+            case 'u': a->units = optarg; break;
+            case 'j': a->json = true; break;
+            default: return -1;
+        }
+    }
+    a->first_file = optind;
+    if (!files && optind < argc) {
+        fprintf (stderr, "gom-agent: unexpected argument '%s'\n",
+                 argv [optind]);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_init (args_t *a)
+{
+    if (!a->dir || !a->hub || !a->hub_key || !a->units)
+        return s_fail ("init needs --dir, --hub, --hub-key and --unit");
+    if (strncmp (a->hub, "tcp://", 6) != 0)
+        return s_fail ("--hub %s: want tcp://HOST:PORT", a->hub);
+    if (!gom_key_valid (a->hub_key))
+        return s_fail ("--hub-key must be the hub's 40-character Z85 key "
+                       "(the hub-key: line of gom-hub init)");
+    size_t n = 0;
+    char **units = gom_split_list (a->units, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!gom_code_valid (units [i])) {
+            int rc =
+                s_fail ("--unit: '%s' is not a valid unit code", units [i]);
+            gom_strv_free (&units);
+            return rc;
+        }
+    gom_strv_free (&units);
+    if (n == 0)
+        return s_fail ("--unit: no unit code given");
+    if (gom_mkdir_p (a->dir, 0750) != 0)
+        return s_fail ("%s: %s", a->dir, strerror (errno));
+    char *cfg = gom_path_join (a->dir, "agent.cfg");
+    char *cert = gom_path_join (a->dir, "agent.cert");
+    char *outbox = gom_path_join (a->dir, "outbox.db");
+    char *spool = gom_path_join (a->dir, "spool");
+    char err [512], key [GOM_KEY_Z85 + 1];
+    int rc = 1;
+    if (access (cfg, F_OK) == 0) {
+        s_fail ("%s exists already: this folder holds an agent", cfg);
+        goto done;
+    }
+    if (gom_keys_create (cert, key, err, sizeof err) != 0) {
+        s_fail ("%s", err);
+        goto done;
+    }
+    agent_outbox_t *box = agent_outbox_open (outbox, true, err, sizeof err);
+    if (!box) {
+        s_fail ("%s", err);
+        goto done;
+    }
+    agent_outbox_destroy (&box);
+    char sub [4200];
+    snprintf (sub, sizeof sub, "%s/done", spool);
+    gom_mkdir_p (sub, 0750);
+    snprintf (sub, sizeof sub, "%s/rejected", spool);
+    gom_mkdir_p (sub, 0750);
+    char text [2048];
+    snprintf (text, sizeof text,
+              "#   gom agent configuration (ZPL). Paths are relative to this "
+              "file's folder.\n"
+              "#   Every key and its default: deploy/agent.cfg.sample\n"
+              "agent\n"
+              "    hub = \"%s\"\n"
+              "    hub_key = \"%s\"\n"
+              "    units = \"%s\"\n"
+              "    outbox = \"outbox.db\"\n"
+              "    cert = \"agent.cert\"\n"
+              "    spool = \"spool\"\n",
+              a->hub, a->hub_key, a->units);
+    if (gom_write_file (cfg, text, strlen (text), 0640, true) != 0) {
+        s_fail ("%s: %s", cfg, strerror (errno));
+        goto done;
+    }
+    char fp [16];
+    gom_key_fingerprint (key, fp, sizeof fp);
+    printf ("agent-key: %s\n", key);
+    printf ("fingerprint: %s\n", fp);
+    rc = 0;
+done:
+    free (cfg);
+    free (cert);
+    free (outbox);
+    free (spool);
+    return rc;
+}
+
+static int
+s_load (args_t *a, gom_config_t **cfg, agent_options_t *opt)
+{
+    char err [512];
+    if (!a->config)
+        return s_fail ("this command needs --config DIR/agent.cfg");
+    *cfg = gom_config_load (a->config, "agent", err, sizeof err);
+    if (!*cfg)
+        return s_fail ("%s", err);
+    if (agent_options_load (*cfg, opt, err, sizeof err) != 0) {
+        gom_config_destroy (cfg);
+        return s_fail ("%s", err);
+    }
+    return 0;
+}
+
+static int
+s_submit (args_t *a, int argc, char **argv)
+{
+    gom_config_t *cfg = NULL;
+    agent_options_t opt;
+    if (s_load (a, &cfg, &opt) != 0)
+        return 1;
+    int rc = 0;
+    if (a->first_file >= argc) {
+        rc = s_fail ("submit needs at least one FILE");
+        goto done;
+    }
+    char err [512];
+    agent_outbox_t *box =
+        agent_outbox_open (opt.outbox_path, false, err, sizeof err);
+    if (!box) {
+        rc = s_fail ("%s", err);
+        goto done;
+    }
+    for (int i = a->first_file; i < argc; i++) {
+        char line [700];
+        outbox_take_t taken = agent_outbox_take_file (
+            box, argv [i], opt.units, opt.max_report_bytes, line, sizeof line);
+        if (taken == OUTBOX_QUEUED)
+            printf ("queued: %s %s\n", argv [i], line);
+        else if (taken == OUTBOX_SAME)
+            printf ("already queued: %s %s\n", argv [i], line);
+        else {
+            fflush (stdout);
+            fprintf (stderr, "gom-agent: %s: %s\n", argv [i], line);
+            rc = 1;
+        }
+    }
+    fflush (stdout);
+    agent_outbox_destroy (&box);
+done:
+    agent_options_free (&opt);
+    gom_config_destroy (&cfg);
+    return rc;
+}
+
+static int
+s_listing (args_t *a, bool list)
+{
+    gom_config_t *cfg = NULL;
+    agent_options_t opt;
+    if (s_load (a, &cfg, &opt) != 0)
+        return 1;
+    char err [512];
+    int rc = 0;
+    agent_outbox_t *box =
+        agent_outbox_open (opt.outbox_path, false, err, sizeof err);
+    if (!box)
+        rc = s_fail ("%s", err);
+    else {
+        json_t *value = list ? agent_outbox_list_json (box)
+                             : agent_outbox_status_json (box);
+        if (a->json) {
+            json_dumpf (value, stdout, JSON_INDENT (2));
+            printf ("\n");
+        }
+        else if (list) {
+            size_t i;
+            json_t *r;
+            json_array_foreach (value, i, r)
+            {
+                json_t *receipt = json_object_get (r, "receipt");
+                json_t *reason = json_object_get (r, "reason");
+                printf ("%-8s %-12s %-10s %-10s r%-3" JSON_INTEGER_FORMAT " %s",
+                        json_string_value (json_object_get (r, "state")),
+                        json_string_value (json_object_get (r, "unit")),
+                        json_string_value (json_object_get (r, "form")),
+                        json_string_value (json_object_get (r, "period")),
+                        json_integer_value (json_object_get (r, "revision")),
+                        json_string_value (json_object_get (r, "report_id")));
+                if (json_is_integer (receipt))
+                    printf (" receipt %" JSON_INTEGER_FORMAT,
+                            json_integer_value (receipt));
+                if (json_is_string (reason))
+                    printf (" -- %s", json_string_value (reason));
+                printf ("\n");
+            }
+        }
+        else {
+            const char *k;
+            json_t *v;
+            json_object_foreach (value, k, v)
+            {
+                char *s = json_dumps (v, JSON_ENCODE_ANY);
+                printf ("%-20s %s\n", k, s);
+                free (s);
+            }
+        }
+        json_decref (value);
+        agent_outbox_destroy (&box);
+    }
+    agent_options_free (&opt);
+    gom_config_destroy (&cfg);
+    return rc;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs (s_usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv [1];
+    args_t a = { 0 };
+    if (strcmp (cmd, "version") == 0 || strcmp (cmd, "--version") == 0) {
+        printf ("gom-agent %s\n", GOM_VERSION);
+        return 0;
+    }
+    if (strcmp (cmd, "help") == 0 || strcmp (cmd, "--help") == 0) {
+        fputs (s_usage, stdout);
+        return 0;
+    }
+    bool files = strcmp (cmd, "submit") == 0;
+    if (s_parse (argc - 1, argv + 1, &a, files) != 0) {
+        fputs (s_usage, stderr);
+        return 2;
+    }
+    if (strcmp (cmd, "init") == 0)
+        return s_init (&a);
+    if (strcmp (cmd, "submit") == 0)
+        return s_submit (&a, argc - 1, argv + 1);
+    if (strcmp (cmd, "status") == 0)
+        return s_listing (&a, false);
+    if (strcmp (cmd, "list") == 0)
+        return s_listing (&a, true);
+    if (strcmp (cmd, "run") == 0) {
+        gom_config_t *cfg = NULL;
+        agent_options_t opt;
+        if (s_load (&a, &cfg, &opt) != 0)
+            return 1;
+        int rc = agent_sender_run (&opt);
+        agent_options_free (&opt);
+        gom_config_destroy (&cfg);
+        return rc;
+    }
+    fprintf (stderr, "gom-agent: unknown command '%s'\n%s", cmd, s_usage);
+    return 2;
+}

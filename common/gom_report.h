@@ -1,0 +1,37 @@
+/*  gom_report: a report as gom carries it: natural key (unit, form,
+    period, revision), report_id, sealed time, cells (whole numbers; an
+    absent cell was not reported, which is not zero) and narrative texts.
+
+    Both sides use the same checks (gom_report_check), so that what an agent
+    accepts offline the hub accepts too. Cells and texts are kept sorted by
+    code: the canonical order makes "same content" a byte comparison of
+    gom_report_content(). */
+#ifndef GOM_REPORT_H
+#define GOM_REPORT_H
+
+#include "gom.pb-c.h"
+#include <stddef.h>
+#include <stdint.h>
+
+//  Limits that apply before any form is known.
+#define GOM_REPORT_MAX_CELLS      20000
+#define GOM_REPORT_MAX_TEXTS      200
+#define GOM_REPORT_MAX_TEXT_BYTES 65536
+#define GOM_REPORT_MAX_REVISION   1000000
+
+//  Reads a JSON report file (see docs/cli.md) into a new Report with no
+//  report_id; NULL with err filled ("line L column C: ...", or which field).
+//  Free with gom_report_free.
+Gom__Report *gom_report_from_json (const char *path, char *err, size_t errlen);
+
+//  Frees a report made by gom_report_from_json (not one from unpack).
+void gom_report_free (Gom__Report **report_p);
+
+//  Checks a report's fields as a receiver must (codes, revision, id length,
+//  canonical order, UTF-8, limits). 0, or -1 with err filled.
+int gom_report_check (const Gom__Report *report, char *err, size_t errlen);
+
+//  The canonical content (cells and texts only) packed; caller frees.
+uint8_t *gom_report_content (const Gom__Report *report, size_t *len);
+
+#endif

@@ -1,0 +1,306 @@
+/*  gom_util: see gom_util.h. */
+#include "gom_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t
+gom_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+gom_mono_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+gom_iso_time (int64_t ms, char *buf, size_t size)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    char base [24];
+    strftime (base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf (buf, size, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+void
+gom_hex (const uint8_t *data, size_t len, char *out)
+{
+    static const char digits [] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out [2 * i] = digits [data [i] >> 4];
+        out [2 * i + 1] = digits [data [i] & 15];
+    }
+    out [2 * len] = 0;
+}
+
+int
+gom_random (uint8_t *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t rc = getrandom (buf + done, len - done, 0);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        done += (size_t)rc;
+    }
+    return 0;
+}
+
+bool
+gom_utf8_valid (const char *data, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)data;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s [i];
+        size_t need;
+        uint32_t cp;
+        if (c == 0)
+            return false;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        else if ((c & 0xE0) == 0xC0) {
+            need = 1;
+            cp = c & 0x1F;
+        }
+        else if ((c & 0xF0) == 0xE0) {
+            need = 2;
+            cp = c & 0x0F;
+        }
+        else if ((c & 0xF8) == 0xF0) {
+            need = 3;
+            cp = c & 0x07;
+        }
+        else
+            return false;
+        if (i + need >= len)
+            return false;  //  truncated sequence
+        for (size_t k = 1; k <= need; k++) {
+            if ((s [i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s [i + k] & 0x3F);
+        }
+        //  Overlong forms, surrogates and values past U+10FFFF
+        if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
+            (need == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += need + 1;
+    }
+    return true;
+}
+
+bool
+gom_code_valid (const char *s)
+{
+    if (!s)
+        return false;
+    size_t len = strlen (s);
+    if (len == 0 || len > GOM_CODE_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s [i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' ||
+              c == '-'))
+            return false;
+    }
+    return true;
+}
+
+bool
+gom_key_valid (const char *s)
+{
+    static const char z85 [] = "0123456789abcdefghijklmnopqrstuvwxyz"
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               ".-:+=^!/*?&<>()[]{}@%$#";
+    if (!s || strlen (s) != GOM_KEY_Z85)
+        return false;
+    for (size_t i = 0; i < GOM_KEY_Z85; i++)
+        if (!strchr (z85, s [i]))
+            return false;
+    return true;
+}
+
+void
+gom_key_fingerprint (const char *key, char *buf, size_t size)
+{
+    //  FNV-1a over the key text: not a security measure (the key itself is
+    //  what ZAP checks), only a short handle a person can compare aloud.
+    uint64_t h = 14695981039346656037ULL;
+    for (const char *p = key; p && *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ULL;
+    }
+    snprintf (buf, size, "%04x-%04x-%04x", (unsigned)(h >> 48) & 0xFFFF,
+              (unsigned)(h >> 32) & 0xFFFF, (unsigned)(h >> 16) & 0xFFFF);
+}
+
+int
+gom_mkdir_p (const char *path, mode_t mode)
+{
+    char *copy = strdup (path);
+    if (!copy)
+        return -1;
+    for (char *p = copy + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir (copy, mode) != 0 && errno != EEXIST) {
+                free (copy);
+                return -1;
+            }
+            *p = '/';
+        }
+    }
+    int rc = mkdir (copy, mode);
+    free (copy);
+    if (rc != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+char *
+gom_path_join (const char *dir, const char *name)
+{
+    if (name [0] == '/' || !dir || !*dir)
+        return strdup (name);
+    size_t len = strlen (dir) + strlen (name) + 2;
+    char *path = malloc (len);
+    if (path)
+        snprintf (path, len, "%s/%s", dir, name);
+    return path;
+}
+
+char *
+gom_dirname (const char *path)
+{
+    const char *slash = strrchr (path, '/');
+    if (!slash)
+        return strdup (".");
+    if (slash == path)
+        return strdup ("/");
+    return strndup (path, (size_t)(slash - path));
+}
+
+int
+gom_write_file (const char *path, const void *data, size_t len, mode_t mode,
+                bool exclusive)
+{
+    if (exclusive && access (path, F_OK) == 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    char *dir = gom_dirname (path);
+    size_t tlen = strlen (path) + 32;
+    char *tmp = malloc (tlen);
+    if (!dir || !tmp) {
+        free (dir);
+        free (tmp);
+        errno = ENOMEM;
+        return -1;
+    }
+    //  The temporary name starts with a dot so that folder watchers (the
+    //  spool, zcertstore) skip it.
+    const char *base = strrchr (path, '/');
+    base = base ? base + 1 : path;
+    snprintf (tmp, tlen, "%s/.%s.%d.tmp", dir, base, (int)getpid ());
+    int rc = -1;
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd >= 0) {
+        const char *p = data;
+        size_t left = len;
+        while (left > 0) {
+            ssize_t n = write (fd, p, left);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            p += n;
+            left -= (size_t)n;
+        }
+        if (left == 0 && fchmod (fd, mode) == 0 && fsync (fd) == 0)
+            rc = 0;
+        int saved = errno;
+        close (fd);
+        errno = saved;
+        if (rc == 0)
+            rc = exclusive ? link (tmp, path) : rename (tmp, path);
+        saved = errno;
+        unlink (tmp);
+        errno = saved;
+        if (rc == 0) {
+            int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd >= 0) {
+                fsync (dfd);
+                close (dfd);
+            }
+        }
+    }
+    free (tmp);
+    free (dir);
+    return rc;
+}
+
+char **
+gom_split_list (const char *list, size_t *count)
+{
+    size_t cap = 1;
+    for (const char *p = list; *p; p++)
+        if (*p == ',')
+            cap++;
+    char **strv = calloc (cap + 1, sizeof (char *));
+    if (!strv)
+        return NULL;
+    size_t n = 0;
+    const char *start = list;
+    while (1) {
+        const char *end = strchr (start, ',');
+        if (!end)
+            end = start + strlen (start);
+        const char *a = start, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b [-1] == ' ' || b [-1] == '\t'))
+            b--;
+        if (b > a)
+            strv [n++] = strndup (a, (size_t)(b - a));
+        if (!*end)
+            break;
+        start = end + 1;
+    }
+    if (count)
+        *count = n;
+    return strv;
+}
+
+void
+gom_strv_free (char ***strv_p)
+{
+    if (!strv_p || !*strv_p)
+        return;
+    for (char **p = *strv_p; *p; p++)
+        free (*p);
+    free (*strv_p);
+    *strv_p = NULL;
+}

@@ -1,0 +1,65 @@
+/*  gom_util: small helpers both programs use: clocks, hex, random ids,
+    text checks, paths and files. Nothing here allocates unless it says so;
+    nothing here logs. */
+#ifndef GOM_UTIL_H
+#define GOM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define GOM_ID_BYTES 16  //  report_id length
+#define GOM_CODE_MAX 64  //  longest unit/form/period/cell code
+#define GOM_KEY_Z85  40  //  Z85 length of a CURVE public key
+
+//  Wall clock, Unix milliseconds.
+int64_t gom_now_ms (void);
+
+//  Monotonic clock, milliseconds; for timeouts only.
+int64_t gom_mono_ms (void);
+
+//  Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) into buf (at least 32 bytes).
+void gom_iso_time (int64_t ms, char *buf, size_t size);
+
+//  Lower-case hex of len bytes into out (at least 2*len+1 bytes).
+void gom_hex (const uint8_t *data, size_t len, char *out);
+
+//  Fills buf with len bytes from the kernel's random source; 0 or -1.
+int gom_random (uint8_t *buf, size_t len);
+
+//  True if data[0..len) is well-formed UTF-8 with no NUL byte.
+bool gom_utf8_valid (const char *data, size_t len);
+
+//  True if s is a code gom accepts for units, forms, periods and cells:
+//  1..GOM_CODE_MAX characters from [A-Za-z0-9_.:-].
+bool gom_code_valid (const char *s);
+
+//  True if s is 40 characters of the Z85 alphabet.
+bool gom_key_valid (const char *s);
+
+//  Short fingerprint of a Z85 key a person can read out: "ab12-cd34-ef56".
+//  buf at least 16 bytes.
+void gom_key_fingerprint (const char *key, char *buf, size_t size);
+
+//  mkdir -p with the given mode for the folders it makes; 0 or -1 (errno).
+int gom_mkdir_p (const char *path, mode_t mode);
+
+//  Returns dir/name, or a copy of name when it is absolute; caller frees.
+char *gom_path_join (const char *dir, const char *name);
+
+//  Returns the folder part of path ("." when none); caller frees.
+char *gom_dirname (const char *path);
+
+//  Writes data to path atomically: a temporary file in the same folder,
+//  fsync, rename, fsync of the folder. mode applies to the new file.
+//  With exclusive, fails (EEXIST) if path exists. 0 or -1 (errno).
+int gom_write_file (const char *path, const void *data, size_t len, mode_t mode,
+                    bool exclusive);
+
+//  Splits "A,B,C" into a NULL-terminated array of trimmed, non-empty
+//  strings; *count gets their number. Caller frees with gom_strv_free.
+char **gom_split_list (const char *list, size_t *count);
+void gom_strv_free (char ***strv_p);
+
+#endif

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs gom's build and test dependencies from Debian 12's packages.
+# Does nothing (and needs no network) when they are all there already.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config
+      libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
+      libsqlite3-dev sqlite3 libjansson-dev python3 iproute2 clang-format)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null

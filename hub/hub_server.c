@@ -1,0 +1,525 @@
+/*  hub_server: see hub_server.h.
+
+    Security shape (PITFALLS.md 3): the hub answers ZAP itself on
+    inproc://zeromq.zap.01 from its own loop, with the key table in keys.db,
+    so a key enrolled or revoked by another process counts at the next
+    handshake, and there is no authenticator thread that could die and
+    leave the door open. The ROUTER also sets ZAP_ENFORCE_DOMAIN (raw option
+    93: czmq's setter is a no-op on Debian's build), so with no handler
+    bound every handshake fails instead of passing.
+
+    Delivery shape (DESIGN.md rules 3, 4; PITFALLS.md 1, 6): ROUTER_MANDATORY
+    with SNDTIMEO 0, so an ACK to a vanished or slow agent is dropped at once
+    instead of freezing the loop; the agent resends and gets the same
+    receipt. */
+#include "hub_server.h"
+#include "gom_keys.h"
+#include "gom_util.h"
+#include "gom_wire.h"
+#include "hub_store.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+
+#define ZAP_ENFORCE_DOMAIN 93  //  DRAFT in zmq.h, honoured by 4.3.4
+
+typedef struct {
+    int64_t batch_max;          //  most messages in one transaction
+    int64_t max_message_bytes;  //  MAXMSGSIZE on the ROUTER
+    int64_t heartbeat_ivl_ms;
+    int64_t heartbeat_timeout_ms;
+    int64_t handshake_ivl_ms;
+    int64_t backlog;
+    int64_t io_threads;
+} hub_options_t;
+
+typedef struct {
+    zmsg_t *msg;                 //  as received: routing id + payload
+    gom_wire_msg_t *wire;        //  decoded payload
+    char key [GOM_KEY_Z85 + 1];  //  authenticated sender
+    bool reply;                  //  send out below
+    Gom__Envelope out;           //  the reply
+    union {
+        Gom__Ack ack;
+        Gom__Nack nack;
+        Gom__Welcome welcome;
+    } body;
+    char **units;         //  welcome: enrolled units
+    hub_result_t result;  //  report: what the store decided
+} hub_item_t;
+
+typedef struct {
+    gom_config_t *cfg;
+    hub_options_t opt;
+    hub_store_t *store;
+    char *db_path;
+    char *keys_path;
+    zsock_t *router;
+    zsock_t *zap;
+    int sigfd;
+    hub_item_t *items;  //  the batch in hand
+    size_t n_items;
+    //  Counters for the periodic log line
+    int64_t stored, dups, nacks, dropped_replies, batches;
+    int64_t last_log_ms;
+} hub_t;
+
+static void
+s_fingerprint (const char *key, char *fp)
+{
+    gom_key_fingerprint (key, fp, 16);
+}
+
+//  ZAP (RFC 27): one request, one reply, in this thread.
+static void
+s_zap_handle (hub_t *self)
+{
+    zmsg_t *req;
+    while ((req = zmsg_recv (self->zap))) {
+        char *version = zmsg_popstr (req);
+        char *request_id = zmsg_popstr (req);
+        char *domain = zmsg_popstr (req);
+        char *address = zmsg_popstr (req);
+        char *identity = zmsg_popstr (req);
+        char *mechanism = zmsg_popstr (req);
+        zframe_t *cred = zmsg_pop (req);
+        char key [GOM_KEY_Z85 + 1] = "";
+        const char *status = "400", *text = "not enrolled";
+        if (!version || strcmp (version, "1.0") || !mechanism ||
+            strcmp (mechanism, "CURVE") || !cred || zframe_size (cred) != 32)
+            text = "bad ZAP request";
+        else {
+            zmq_z85_encode (key, zframe_data (cred), 32);
+            if (hub_store_key_admitted (self->store, key)) {
+                status = "200";
+                text = "OK";
+            }
+        }
+        if (strcmp (status, "200") != 0) {
+            char fp [16];
+            s_fingerprint (key, fp);
+            zsys_warning ("zap: denied %s (%s) from %s: %s", key, fp,
+                          address ? address : "?", text);
+        }
+        zmsg_t *rep = zmsg_new ();
+        zmsg_addstr (rep, "1.0");
+        zmsg_addstr (rep, request_id ? request_id : "");
+        zmsg_addstr (rep, status);
+        zmsg_addstr (rep, text);
+        //  User-Id: the Z85 public key, which the ROUTER attaches to every
+        //  message of this connection (PITFALLS.md 2).
+        zmsg_addstr (rep, strcmp (status, "200") == 0 ? key : "");
+        zmsg_addmem (rep, "", 0);
+        if (zmsg_send (&rep, self->zap) != 0)
+            zmsg_destroy (&rep);
+        zstr_free (&version);
+        zstr_free (&request_id);
+        zstr_free (&domain);
+        zstr_free (&address);
+        zstr_free (&identity);
+        zstr_free (&mechanism);
+        zframe_destroy (&cred);
+        zmsg_destroy (&req);
+    }
+}
+
+static void
+s_nack (hub_item_t *it, const ProtobufCBinaryData *report_id, bool permanent,
+        const char *code, const char *reason)
+{
+    gom__nack__init (&it->body.nack);
+    if (report_id)
+        it->body.nack.report_id = *report_id;
+    it->body.nack.kind =
+        permanent ? GOM__NACK__KIND__PERMANENT : GOM__NACK__KIND__TRANSIENT;
+    snprintf (it->result.code, sizeof it->result.code, "%s", code);
+    snprintf (it->result.reason, sizeof it->result.reason, "%s", reason);
+    it->body.nack.code = it->result.code;
+    it->body.nack.reason = it->result.reason;
+    it->out.body_case = GOM__ENVELOPE__BODY_NACK;
+    it->out.nack = &it->body.nack;
+    it->reply = true;
+}
+
+//  Reads one message into the batch, or answers/drops it at once if it
+//  cannot be read. Returns false when nothing was waiting.
+static bool
+s_receive (hub_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->router);
+    if (!msg)
+        return false;
+    hub_item_t *it = &self->items [self->n_items];
+    memset (it, 0, sizeof *it);
+    gom__envelope__init (&it->out);
+    it->msg = msg;
+    zmsg_first (msg);  //  the routing id
+    zframe_t *payload = zmsg_next (msg);
+    //  libzmq 4.3.4 attaches the connection's metadata to the data frames,
+    //  not to the routing-id frame the ROUTER makes up (seen on Debian 12;
+    //  PITFALLS.md 2 says otherwise).
+    const char *user = payload ? zframe_meta (payload, "User-Id") : NULL;
+    if (!user || !gom_key_valid (user)) {
+        //  Cannot happen with ZAP enforced; if it does, trust nothing.
+        zsys_error ("router: message without an authenticated key, "
+                    "dropped");
+        zmsg_destroy (&it->msg);
+        return true;
+    }
+    snprintf (it->key, sizeof it->key, "%s", user);
+    char fp [16];
+    s_fingerprint (it->key, fp);
+    self->n_items++;
+    if (zmsg_size (msg) != 2 || zframe_size (payload) == 0) {
+        zsys_warning ("router: %zu-frame message from %s: gom speaks "
+                      "single-frame messages only",
+                      zmsg_size (msg) - 1, fp);
+        s_nack (it, NULL, true, "malformed",
+                "gom messages are exactly one non-empty frame");
+        self->nacks++;
+        return true;
+    }
+    //  Budget: 8 times the frame plus a little, well above what a real
+    //  report needs and far below what a hostile one could ask for.
+    it->wire = gom_wire_decode (zframe_data (payload), zframe_size (payload),
+                                8 * zframe_size (payload) + 65536);
+    gom_wire_status_t status = gom_wire_status (it->wire);
+    if (status != GOM_WIRE_OK) {
+        zsys_warning ("router: from %s: %s", fp, gom_wire_error (it->wire));
+        s_nack (it, NULL, true,
+                status == GOM_WIRE_VERSION ? "version" : "malformed",
+                gom_wire_error (it->wire));
+        self->nacks++;
+        return true;
+    }
+    Gom__Envelope *env = gom_wire_env (it->wire);
+    if (env->body_case != GOM__ENVELOPE__BODY_HELLO &&
+        env->body_case != GOM__ENVELOPE__BODY_REPORT) {
+        zsys_warning ("router: from %s: unexpected message type %d", fp,
+                      (int)env->body_case);
+        s_nack (it, NULL, true, "unexpected",
+                "agents send hello and report only");
+        self->nacks++;
+    }
+    return true;
+}
+
+static void
+s_store_batch (hub_t *self)
+{
+    int64_t now = gom_now_ms ();
+    bool any = false;
+    for (size_t i = 0; i < self->n_items; i++)
+        if (self->items [i].msg && !self->items [i].reply)
+            any = true;
+    if (!any)
+        return;
+    bool ok = hub_store_begin (self->store) == 0;
+    for (size_t i = 0; ok && i < self->n_items; i++) {
+        hub_item_t *it = &self->items [i];
+        if (!it->msg || it->reply)
+            continue;
+        Gom__Envelope *env = gom_wire_env (it->wire);
+        if (env->body_case == GOM__ENVELOPE__BODY_HELLO) {
+            zmsg_first (it->msg);
+            const char *peer =
+                zframe_meta (zmsg_next (it->msg), "Peer-Address");
+            hub_store_hello (self->store, it->key, env->hello, peer, now,
+                             &it->units);
+        }
+        else
+            hub_store_report (self->store, it->key, env->report, now,
+                              &it->result);
+    }
+    if (ok && hub_store_commit (self->store) != 0)
+        ok = false;
+    if (!ok) {
+        //  Nothing of this batch may be acknowledged. Reopen the store: after
+        //  an I/O error the connection can be left in an error state.
+        zsys_error ("store: batch of %zu not stored; reopening the database",
+                    self->n_items);
+        hub_store_destroy (&self->store);
+        char err [512];
+        self->store = hub_store_open (self->db_path, self->keys_path, true, err,
+                                      sizeof err);
+        if (!self->store)
+            zsys_error ("store: %s", err);
+    }
+    for (size_t i = 0; i < self->n_items; i++) {
+        hub_item_t *it = &self->items [i];
+        if (!it->msg || it->reply)
+            continue;
+        Gom__Envelope *env = gom_wire_env (it->wire);
+        if (env->body_case == GOM__ENVELOPE__BODY_HELLO) {
+            if (!ok)
+                continue;  //  the agent says hello again
+            gom__welcome__init (&it->body.welcome);
+            it->body.welcome.hub_db_id = (char *)hub_store_db_id (self->store);
+            it->body.welcome.hub_time_ms = gom_now_ms ();
+            size_t n = 0;
+            while (it->units && it->units [n])
+                n++;
+            it->body.welcome.n_units = n;
+            it->body.welcome.units = it->units;
+            it->body.welcome.max_report_bytes =
+                (uint32_t)self->opt.max_message_bytes - 64;
+            it->out.body_case = GOM__ENVELOPE__BODY_WELCOME;
+            it->out.welcome = &it->body.welcome;
+            it->reply = true;
+            continue;
+        }
+        ProtobufCBinaryData *rid = &env->report->report_id;
+        if (!ok) {
+            s_nack (it, rid, false, "storage",
+                    "the hub could not store this batch; send it again");
+            self->nacks++;
+        }
+        else if (it->result.ack) {
+            gom__ack__init (&it->body.ack);
+            it->body.ack.report_id = *rid;
+            it->body.ack.receipt = it->result.receipt;
+            it->body.ack.hub_time_ms = it->result.hub_ms;
+            it->body.ack.duplicate = it->result.duplicate;
+            it->out.body_case = GOM__ENVELOPE__BODY_ACK;
+            it->out.ack = &it->body.ack;
+            it->reply = true;
+            if (it->result.duplicate)
+                self->dups++;
+            else
+                self->stored++;
+        }
+        else {
+            hub_result_t res = it->result;
+            s_nack (it, rid, res.permanent, res.code, res.reason);
+            it->body.nack.use_revision = res.use_revision;
+            self->nacks++;
+            if (res.permanent) {
+                char fp [16];
+                s_fingerprint (it->key, fp);
+                zsys_info ("nack %s to %s: %s %s %s r%u: %s", res.code, fp,
+                           env->report->unit, env->report->form,
+                           env->report->period, env->report->revision,
+                           res.reason);
+            }
+        }
+    }
+    self->batches++;
+}
+
+static void
+s_reply_all (hub_t *self)
+{
+    for (size_t i = 0; i < self->n_items; i++) {
+        hub_item_t *it = &self->items [i];
+        if (it->msg && it->reply) {
+            size_t len = 0;
+            uint8_t *buf = gom_wire_encode (&it->out, &len);
+            zmsg_t *out = zmsg_new ();
+            zframe_t *id = zframe_dup (zmsg_first (it->msg));
+            zmsg_append (out, &id);
+            zmsg_addmem (out, buf, len);
+            free (buf);
+            //  SNDTIMEO 0 + ROUTER_MANDATORY: a gone or full peer fails
+            //  here at once; it will resend and get the same receipt.
+            if (zmsg_send (&out, self->router) != 0) {
+                zmsg_destroy (&out);
+                self->dropped_replies++;
+            }
+        }
+        gom_strv_free (&it->units);
+        gom_wire_msg_destroy (&it->wire);
+        zmsg_destroy (&it->msg);
+    }
+    self->n_items = 0;
+}
+
+static int
+s_read_options (gom_config_t *cfg, hub_options_t *o, char *err, size_t len)
+{
+    if (gom_config_int (cfg, "batch_max", 512, 1, 100000, &o->batch_max, err,
+                        len) ||
+        gom_config_int (cfg, "max_message_bytes", 1048576, 4096, 64 * 1048576,
+                        &o->max_message_bytes, err, len) ||
+        gom_config_int (cfg, "heartbeat_ivl_ms", 10000, 0, 3600000,
+                        &o->heartbeat_ivl_ms, err, len) ||
+        gom_config_int (cfg, "heartbeat_timeout_ms", 30000, 0, 3600000,
+                        &o->heartbeat_timeout_ms, err, len) ||
+        gom_config_int (cfg, "handshake_ivl_ms", 10000, 0, 3600000,
+                        &o->handshake_ivl_ms, err, len) ||
+        gom_config_int (cfg, "backlog", 1024, 1, 65535, &o->backlog, err,
+                        len) ||
+        gom_config_int (cfg, "io_threads", 1, 1, 64, &o->io_threads, err, len))
+        return -1;
+    return 0;
+}
+
+int
+hub_server_run (gom_config_t *cfg)
+{
+    hub_t hub;
+    hub_t *self = &hub;
+    memset (self, 0, sizeof *self);
+    self->sigfd = -1;
+    self->cfg = cfg;
+    char err [512];
+    int status = 1;
+    zcert_t *cert = NULL;
+    if (s_read_options (cfg, &self->opt, err, sizeof err) != 0) {
+        zsys_error ("%s", err);
+        return 1;
+    }
+    //  Signals: blocked in every thread (czmq and libzmq threads inherit
+    //  this mask) and read through a signalfd in the loop; czmq's own
+    //  handler is switched off (PITFALLS.md 4).
+    sigset_t mask;
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGINT);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &mask, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    self->sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    zsys_handler_set (NULL);
+    zsys_set_io_threads ((size_t)self->opt.io_threads);
+
+    char *cert_path = gom_config_file (cfg, "cert", "hub.cert");
+    self->db_path = gom_config_file (cfg, "database", "hub.db");
+    self->keys_path = gom_config_file (cfg, "keys", "keys.db");
+    const char *endpoint = gom_config_str (cfg, "endpoint", "tcp://*:7770");
+    cert = gom_keys_load (cert_path, err, sizeof err);
+    if (!cert) {
+        zsys_error ("%s", err);
+        goto done;
+    }
+    bool fresh = access (self->db_path, F_OK) != 0;
+    self->store =
+        hub_store_open (self->db_path, self->keys_path, true, err, sizeof err);
+    if (!self->store) {
+        zsys_error ("%s", err);
+        goto done;
+    }
+    if (fresh)
+        zsys_warning ("store: %s did not exist: made a new, empty database; "
+                      "agents will resend what they hold",
+                      self->db_path);
+    zsys_info ("store: %s, database id %s", self->db_path,
+               hub_store_db_id (self->store));
+
+    self->zap = zsock_new (ZMQ_REP);
+    if (!self->zap || zsock_bind (self->zap, "inproc://zeromq.zap.01") != 0) {
+        zsys_error ("zap: cannot bind the authenticator: %s",
+                    zmq_strerror (zmq_errno ()));
+        goto done;
+    }
+    zsock_set_rcvtimeo (self->zap, 0);
+    zsock_set_sndtimeo (self->zap, 0);
+
+    //  Every option before bind: the listener copies them (PITFALLS.md 1).
+    self->router = zsock_new (ZMQ_ROUTER);
+    assert (self->router);
+    void *raw = zsock_resolve (self->router);
+    zcert_apply (cert, self->router);
+    zsock_set_curve_server (self->router, 1);
+    zsock_set_zap_domain (self->router, "gom");
+    int one = 1;
+    if (zmq_setsockopt (raw, ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0) {
+        zsys_error ("router: cannot enforce ZAP: %s",
+                    zmq_strerror (zmq_errno ()));
+        goto done;
+    }
+    zsock_set_router_mandatory (self->router, 1);
+    zsock_set_sndtimeo (self->router, 0);
+    zsock_set_rcvtimeo (self->router, 0);
+    zsock_set_linger (self->router, 1000);
+    zsock_set_maxmsgsize (self->router, (int)self->opt.max_message_bytes);
+    zsock_set_heartbeat_ivl (self->router, (int)self->opt.heartbeat_ivl_ms);
+    zsock_set_heartbeat_timeout (self->router,
+                                 (int)self->opt.heartbeat_timeout_ms);
+    zsock_set_handshake_ivl (self->router, (int)self->opt.handshake_ivl_ms);
+    zsock_set_backlog (self->router, (int)self->opt.backlog);
+    if (zsock_bind (self->router, "%s", endpoint) < 0) {
+        zsys_error ("router: cannot listen on %s: %s", endpoint,
+                    zmq_strerror (zmq_errno ()));
+        goto done;
+    }
+    zsys_info ("listening on %s (hub key %s)", endpoint,
+               zcert_public_txt (cert));
+    zcert_destroy (&cert);
+
+    self->items = calloc ((size_t)self->opt.batch_max, sizeof (hub_item_t));
+    assert (self->items);
+    bool stop = false;
+    self->last_log_ms = gom_mono_ms ();
+    while (!stop) {
+        zmq_pollitem_t items [] = { { zsock_resolve (self->zap), 0, ZMQ_POLLIN,
+                                      0 },
+                                    { raw, 0, ZMQ_POLLIN, 0 },
+                                    { NULL, self->sigfd, ZMQ_POLLIN, 0 } };
+        int rc = zmq_poll (items, 3, 1000);
+        if (rc < 0 && zmq_errno () != EINTR) {
+            zsys_error ("poll: %s", zmq_strerror (zmq_errno ()));
+            break;
+        }
+        if (items [2].revents & ZMQ_POLLIN) {
+            struct signalfd_siginfo si;
+            while (read (self->sigfd, &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGHUP)
+                    zsys_info ("SIGHUP: nothing to reload yet");
+                else {
+                    zsys_info ("signal %d: stopping", (int)si.ssi_signo);
+                    stop = true;
+                }
+            }
+        }
+        //  ZAP first: a handshake waiting behind a long batch is a
+        //  connection waiting to deliver.
+        if (items [0].revents & ZMQ_POLLIN)
+            s_zap_handle (self);
+        if (items [1].revents & ZMQ_POLLIN) {
+            while (self->store && self->n_items < (size_t)self->opt.batch_max &&
+                   s_receive (self))
+                ;
+            if (!self->store) {
+                //  The database could not be reopened: refuse, transiently.
+                for (size_t i = 0; i < self->n_items; i++)
+                    if (self->items [i].msg && !self->items [i].reply)
+                        s_nack (&self->items [i], NULL, false, "storage",
+                                "the hub's database is unavailable");
+                self->store = hub_store_open (self->db_path, self->keys_path,
+                                              true, err, sizeof err);
+            }
+            else
+                s_store_batch (self);
+            s_reply_all (self);
+        }
+        else if (rc == 0 && self->store)
+            hub_store_checkpoint (self->store);
+        int64_t now = gom_mono_ms ();
+        if (now - self->last_log_ms >= 5000) {
+            if (self->batches)
+                zsys_info ("stored %" PRId64 " new, %" PRId64
+                           " duplicates, %" PRId64 " nacks, %" PRId64
+                           " replies dropped, in %" PRId64 " batches",
+                           self->stored, self->dups, self->nacks,
+                           self->dropped_replies, self->batches);
+            self->stored = self->dups = self->nacks = 0;
+            self->dropped_replies = self->batches = 0;
+            self->last_log_ms = now;
+        }
+    }
+    status = 0;
+done:
+    zcert_destroy (&cert);
+    zsock_destroy (&self->router);
+    zsock_destroy (&self->zap);
+    hub_store_destroy (&self->store);
+    free (self->items);
+    free (cert_path);
+    free (self->db_path);
+    free (self->keys_path);
+    if (self->sigfd >= 0)
+        close (self->sigfd);
+    zsys_info ("stopped");
+    return status;
+}

@@ -1,0 +1,761 @@
+/*  hub_store: see hub_store.h.
+
+    Idempotence (DESIGN.md rule 4) is decided inside the batch transaction,
+    so two copies of one report in the same batch, or a copy arriving after
+    a crash that happened between COMMIT and ACK, find the first copy and
+    get its receipt. A COMMIT that fails may still be on disk after a crash
+    (PITFALLS.md 6); the same lookups make the resend safe. */
+#include "hub_store.h"
+#include "gom_db.h"
+#include "gom_report.h"
+#include "gom_util.h"
+
+#include <czmq.h>
+
+struct _hub_store_t {
+    sqlite3 *db;           //  hub.db, with keys.db attached as "keys"
+    char *db_id;           //  meta db_id
+    bool in_batch;         //  between begin and commit
+    bool failed;           //  a write failed inside this batch
+    int64_t pending_dups;  //  counters to add at commit
+    int64_t pending_nacks;
+    int64_t pending_reports;
+    int64_t writes_since_ckpt;  //  batches since the last checkpoint
+    sqlite3_stmt *by_id;        //  find a report by report_id
+    sqlite3_stmt *by_key;       //  find a report by natural key
+    sqlite3_stmt *max_rev;      //  highest revision of (unit, form, period)
+    sqlite3_stmt *insert;       //  new report
+    sqlite3_stmt *insert_cell;
+    sqlite3_stmt *insert_text;
+    sqlite3_stmt *authorized;  //  key enrolled for unit, not revoked
+    sqlite3_stmt *admitted;    //  key enrolled, not revoked
+};
+
+static const char *s_schema =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS reports ("
+    "  receipt INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  report_id BLOB NOT NULL UNIQUE,"
+    "  unit TEXT NOT NULL, form TEXT NOT NULL, period TEXT NOT NULL,"
+    "  revision INTEGER NOT NULL, form_version INTEGER NOT NULL DEFAULT 0,"
+    "  content BLOB NOT NULL, agent_key TEXT NOT NULL,"
+    "  sealed_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL,"
+    "  UNIQUE (unit, form, period, revision));"
+    "CREATE TABLE IF NOT EXISTS cells ("
+    "  receipt INTEGER NOT NULL REFERENCES reports(receipt),"
+    "  code TEXT NOT NULL, value INTEGER NOT NULL,"
+    "  PRIMARY KEY (receipt, code)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS texts ("
+    "  receipt INTEGER NOT NULL REFERENCES reports(receipt),"
+    "  code TEXT NOT NULL, text TEXT NOT NULL,"
+    "  PRIMARY KEY (receipt, code)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS counters ("
+    "  name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS keys.agents ("
+    "  key TEXT PRIMARY KEY, enrolled_ms INTEGER NOT NULL,"
+    "  revoked_ms INTEGER, last_seen_ms INTEGER, agent_version TEXT,"
+    "  queue_depth INTEGER, oldest_queued_age_s INTEGER,"
+    "  clock_skew_ms INTEGER, peer TEXT);"
+    "CREATE TABLE IF NOT EXISTS keys.agent_units ("
+    "  key TEXT NOT NULL, unit TEXT NOT NULL,"
+    "  PRIMARY KEY (key, unit)) WITHOUT ROWID;";
+
+static int
+s_prepare_all (hub_store_t *self)
+{
+    sqlite3 *db = self->db;
+    self->by_id = gom_db_prepare (
+        db, "SELECT receipt, unit, form, period, revision, content, "
+            "received_ms FROM reports WHERE report_id=?");
+    self->by_key = gom_db_prepare (
+        db, "SELECT receipt, content, received_ms FROM reports "
+            "WHERE unit=? AND form=? AND period=? AND revision=?");
+    self->max_rev = gom_db_prepare (db, "SELECT max(revision) FROM reports "
+                                        "WHERE unit=? AND form=? AND period=?");
+    self->insert = gom_db_prepare (
+        db, "INSERT INTO reports (report_id, unit, form, period, revision, "
+            "form_version, content, agent_key, sealed_ms, received_ms) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)");
+    self->insert_cell = gom_db_prepare (
+        db, "INSERT INTO cells (receipt, code, value) VALUES (?,?,?)");
+    self->insert_text = gom_db_prepare (
+        db, "INSERT INTO texts (receipt, code, text) VALUES (?,?,?)");
+    self->authorized = gom_db_prepare (
+        db, "SELECT 1 FROM keys.agent_units u JOIN keys.agents a "
+            "ON a.key=u.key WHERE u.key=? AND u.unit=? "
+            "AND a.revoked_ms IS NULL");
+    self->admitted = gom_db_prepare (
+        db, "SELECT 1 FROM keys.agents WHERE key=? AND revoked_ms IS NULL");
+    return (self->by_id && self->by_key && self->max_rev && self->insert &&
+            self->insert_cell && self->insert_text && self->authorized &&
+            self->admitted)
+               ? 0
+               : -1;
+}
+
+hub_store_t *
+hub_store_open (const char *db_path, const char *keys_path, bool create,
+                char *err, size_t errlen)
+{
+    if (!create && access (db_path, F_OK) != 0) {
+        snprintf (err, errlen, "%s: no hub database here (run gom-hub init)",
+                  db_path);
+        return NULL;
+    }
+    hub_store_t *self = calloc (1, sizeof *self);
+    assert (self);
+    self->db = gom_db_open (db_path, true, err, errlen);
+    if (!self->db)
+        goto fail;
+    //  The hub's writer checkpoints by itself when idle, so that no COMMIT
+    //  pays for a checkpoint (PITFALLS.md 6).
+    gom_db_exec (self->db, "PRAGMA wal_autocheckpoint=0");
+    sqlite3_stmt *attach = gom_db_prepare (self->db, "ATTACH ? AS keys");
+    if (!attach)
+        goto fail;
+    sqlite3_bind_text (attach, 1, keys_path, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step (attach);
+    sqlite3_finalize (attach);
+    if (rc != SQLITE_DONE) {
+        snprintf (err, errlen, "%s: %s", keys_path, sqlite3_errmsg (self->db));
+        goto fail;
+    }
+    if (gom_db_exec (self->db, "PRAGMA keys.journal_mode=WAL;"
+                               "PRAGMA keys.synchronous=FULL;"
+                               "PRAGMA keys.wal_autocheckpoint=0;") != 0 ||
+        gom_db_exec (self->db, "BEGIN IMMEDIATE") != 0) {
+        snprintf (err, errlen, "%s: cannot write: %s", db_path,
+                  sqlite3_errmsg (self->db));
+        goto fail;
+    }
+    if (gom_db_exec (self->db, s_schema) != 0) {
+        snprintf (err, errlen, "%s: cannot make the schema: %s", db_path,
+                  sqlite3_errmsg (self->db));
+        gom_db_exec (self->db, "ROLLBACK");
+        goto fail;
+    }
+    self->db_id = gom_db_meta_get (self->db, "db_id");
+    if (!self->db_id) {
+        uint8_t raw [16];
+        char hex [33];
+        gom_random (raw, sizeof raw);
+        gom_hex (raw, sizeof raw, hex);
+        char now [32];
+        gom_iso_time (gom_now_ms (), now, sizeof now);
+        if (gom_db_meta_set (self->db, "db_id", hex) != 0 ||
+            gom_db_meta_set (self->db, "created_at", now) != 0) {
+            snprintf (err, errlen, "%s: cannot write", db_path);
+            gom_db_exec (self->db, "ROLLBACK");
+            goto fail;
+        }
+        self->db_id = strdup (hex);
+    }
+    if (gom_db_exec (self->db, "COMMIT") != 0) {
+        snprintf (err, errlen, "%s: cannot commit: %s", db_path,
+                  sqlite3_errmsg (self->db));
+        goto fail;
+    }
+    if (s_prepare_all (self) != 0) {
+        snprintf (err, errlen, "%s: %s", db_path, sqlite3_errmsg (self->db));
+        goto fail;
+    }
+    return self;
+fail:
+    hub_store_destroy (&self);
+    return NULL;
+}
+
+void
+hub_store_destroy (hub_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    hub_store_t *self = *self_p;
+    if (self->in_batch)
+        gom_db_exec (self->db, "ROLLBACK");
+    sqlite3_finalize (self->by_id);
+    sqlite3_finalize (self->by_key);
+    sqlite3_finalize (self->max_rev);
+    sqlite3_finalize (self->insert);
+    sqlite3_finalize (self->insert_cell);
+    sqlite3_finalize (self->insert_text);
+    sqlite3_finalize (self->authorized);
+    sqlite3_finalize (self->admitted);
+    gom_db_close (&self->db);
+    free (self->db_id);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+hub_store_db_id (hub_store_t *self)
+{
+    return self->db_id;
+}
+
+bool
+hub_store_key_admitted (hub_store_t *self, const char *key)
+{
+    sqlite3_reset (self->admitted);
+    sqlite3_bind_text (self->admitted, 1, key, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step (self->admitted);
+    sqlite3_reset (self->admitted);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        zsys_error ("store: key lookup: %s", sqlite3_errmsg (self->db));
+    return rc == SQLITE_ROW;  //  any error denies: ZAP fails closed
+}
+
+int
+hub_store_enroll (hub_store_t *self, const char *key, char **units, char *err,
+                  size_t errlen)
+{
+    if (gom_db_exec (self->db, "BEGIN IMMEDIATE") != 0) {
+        snprintf (err, errlen, "cannot write: %s", sqlite3_errmsg (self->db));
+        return -1;
+    }
+    sqlite3_stmt *up = gom_db_prepare (
+        self->db, "INSERT INTO keys.agents (key, enrolled_ms) VALUES (?, ?) "
+                  "ON CONFLICT(key) DO UPDATE SET revoked_ms=NULL, "
+                  "enrolled_ms=excluded.enrolled_ms");
+    sqlite3_stmt *del =
+        gom_db_prepare (self->db, "DELETE FROM keys.agent_units WHERE key=?");
+    sqlite3_stmt *add = gom_db_prepare (
+        self->db, "INSERT OR IGNORE INTO keys.agent_units (key, unit) "
+                  "VALUES (?, ?)");
+    int rc = (up && del && add) ? 0 : -1;
+    if (rc == 0) {
+        sqlite3_bind_text (up, 1, key, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64 (up, 2, gom_now_ms ());
+        sqlite3_bind_text (del, 1, key, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step (up) != SQLITE_DONE ||
+            sqlite3_step (del) != SQLITE_DONE)
+            rc = -1;
+    }
+    for (char **u = units; rc == 0 && *u; u++) {
+        sqlite3_reset (add);
+        sqlite3_bind_text (add, 1, key, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (add, 2, *u, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step (add) != SQLITE_DONE)
+            rc = -1;
+    }
+    if (rc != 0)
+        snprintf (err, errlen, "cannot enroll: %s", sqlite3_errmsg (self->db));
+    sqlite3_finalize (up);
+    sqlite3_finalize (del);
+    sqlite3_finalize (add);
+    if (rc == 0 && gom_db_exec (self->db, "COMMIT") != 0) {
+        snprintf (err, errlen, "cannot commit: %s", sqlite3_errmsg (self->db));
+        rc = -1;
+    }
+    if (rc != 0)
+        gom_db_exec (self->db, "ROLLBACK");
+    return rc;
+}
+
+int
+hub_store_revoke (hub_store_t *self, const char *key, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = gom_db_prepare (
+        self->db, "UPDATE keys.agents SET revoked_ms=? WHERE key=? "
+                  "AND revoked_ms IS NULL");
+    if (!st) {
+        snprintf (err, errlen, "%s", sqlite3_errmsg (self->db));
+        return -1;
+    }
+    sqlite3_bind_int64 (st, 1, gom_now_ms ());
+    sqlite3_bind_text (st, 2, key, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step (st);
+    sqlite3_finalize (st);
+    if (rc != SQLITE_DONE) {
+        snprintf (err, errlen, "cannot revoke: %s", sqlite3_errmsg (self->db));
+        return -1;
+    }
+    if (sqlite3_changes (self->db) == 0) {
+        snprintf (err, errlen, "key %s is not enrolled (or already revoked)",
+                  key);
+        return -1;
+    }
+    return 0;
+}
+
+int
+hub_store_begin (hub_store_t *self)
+{
+    assert (!self->in_batch);
+    if (gom_db_exec (self->db, "BEGIN IMMEDIATE") != 0)
+        return -1;
+    self->in_batch = true;
+    self->failed = false;
+    self->pending_dups = self->pending_nacks = self->pending_reports = 0;
+    return 0;
+}
+
+static void
+s_nack (hub_result_t *res, bool permanent, const char *code, const char *reason)
+{
+    res->ack = false;
+    res->permanent = permanent;
+    snprintf (res->code, sizeof res->code, "%s", code);
+    snprintf (res->reason, sizeof res->reason, "%s", reason);
+}
+
+static void
+s_storage_failed (hub_store_t *self, hub_result_t *res, const char *what)
+{
+    zsys_error ("store: %s: %s", what, sqlite3_errmsg (self->db));
+    self->failed = true;
+    s_nack (res, false, "storage",
+            "the hub could not store the report; it "
+            "will be taken when resent");
+}
+
+void
+hub_store_count_nack (hub_store_t *self)
+{
+    self->pending_nacks++;
+}
+
+void
+hub_store_report (hub_store_t *self, const char *key, const Gom__Report *r,
+                  int64_t now_ms, hub_result_t *res)
+{
+    assert (self->in_batch);
+    memset (res, 0, sizeof *res);
+    char err [200];
+    if (self->failed) {
+        s_storage_failed (self, res, "batch already failed");
+        return;
+    }
+    if (r->report_id.len != GOM_ID_BYTES) {
+        s_nack (res, true, "invalid", "report_id must be 16 bytes");
+        self->pending_nacks++;
+        return;
+    }
+    if (gom_report_check (r, err, sizeof err) != 0) {
+        s_nack (res, true, "invalid", err);
+        self->pending_nacks++;
+        return;
+    }
+    //  Authorization comes from the key the connection authenticated, never
+    //  from the message (DESIGN.md, wire contract).
+    sqlite3_stmt *st = self->authorized;
+    sqlite3_reset (st);
+    sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, r->unit, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        s_storage_failed (self, res, "authorization lookup");
+        return;
+    }
+    if (rc != SQLITE_ROW) {
+        char reason [200];
+        snprintf (reason, sizeof reason,
+                  "this agent's key is not enrolled for unit %s", r->unit);
+        s_nack (res, true, "unauthorized", reason);
+        self->pending_nacks++;
+        char fp [16];
+        gom_key_fingerprint (key, fp, sizeof fp);
+        zsys_warning ("store: refused report for unit %s from key %s (not "
+                      "enrolled for it)",
+                      r->unit, fp);
+        return;
+    }
+    size_t content_len = 0;
+    uint8_t *content = gom_report_content (r, &content_len);
+    assert (content);
+
+    //  Rule 4, first half: the same report_id again.
+    st = self->by_id;
+    sqlite3_reset (st);
+    sqlite3_bind_blob (st, 1, r->report_id.data, (int)r->report_id.len,
+                       SQLITE_TRANSIENT);
+    rc = sqlite3_step (st);
+    if (rc == SQLITE_ROW) {
+        bool same =
+            strcmp ((const char *)sqlite3_column_text (st, 1), r->unit) == 0 &&
+            strcmp ((const char *)sqlite3_column_text (st, 2), r->form) == 0 &&
+            strcmp ((const char *)sqlite3_column_text (st, 3), r->period) ==
+                0 &&
+            (uint32_t)sqlite3_column_int64 (st, 4) == r->revision &&
+            (size_t)sqlite3_column_bytes (st, 5) == content_len &&
+            memcmp (sqlite3_column_blob (st, 5), content, content_len) == 0;
+        if (same) {
+            res->ack = true;
+            res->duplicate = true;
+            res->receipt = (uint64_t)sqlite3_column_int64 (st, 0);
+            res->hub_ms = sqlite3_column_int64 (st, 6);
+            self->pending_dups++;
+        }
+        else {
+            s_nack (res, true, "id-reused",
+                    "this report_id was already used for other content");
+            self->pending_nacks++;
+        }
+        sqlite3_reset (st);
+        free (content);
+        return;
+    }
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE) {
+        free (content);
+        s_storage_failed (self, res, "report_id lookup");
+        return;
+    }
+    //  Rule 4, second half: the same natural key.
+    st = self->by_key;
+    sqlite3_reset (st);
+    sqlite3_bind_text (st, 1, r->unit, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, r->form, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 3, r->period, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 4, r->revision);
+    rc = sqlite3_step (st);
+    if (rc == SQLITE_ROW) {
+        bool same =
+            (size_t)sqlite3_column_bytes (st, 1) == content_len &&
+            memcmp (sqlite3_column_blob (st, 1), content, content_len) == 0;
+        if (same) {
+            res->ack = true;
+            res->duplicate = true;
+            res->receipt = (uint64_t)sqlite3_column_int64 (st, 0);
+            res->hub_ms = sqlite3_column_int64 (st, 2);
+            self->pending_dups++;
+            sqlite3_reset (st);
+            free (content);
+            return;
+        }
+        sqlite3_reset (st);
+        free (content);
+        sqlite3_stmt *mx = self->max_rev;
+        sqlite3_reset (mx);
+        sqlite3_bind_text (mx, 1, r->unit, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (mx, 2, r->form, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (mx, 3, r->period, -1, SQLITE_TRANSIENT);
+        int64_t max = r->revision;
+        if (sqlite3_step (mx) == SQLITE_ROW)
+            max = sqlite3_column_int64 (mx, 0);
+        sqlite3_reset (mx);
+        res->use_revision = (uint32_t)max + 1;
+        char reason [256];
+        snprintf (reason, sizeof reason,
+                  "%s %s %s revision %u is already stored with other "
+                  "content; send the correction as revision %u",
+                  r->unit, r->form, r->period, r->revision, res->use_revision);
+        s_nack (res, true, "conflict", reason);
+        self->pending_nacks++;
+        return;
+    }
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE) {
+        free (content);
+        s_storage_failed (self, res, "natural key lookup");
+        return;
+    }
+    //  New: store it, its cells and its texts.
+    st = self->insert;
+    sqlite3_reset (st);
+    sqlite3_bind_blob (st, 1, r->report_id.data, (int)r->report_id.len,
+                       SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, r->unit, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 3, r->form, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 4, r->period, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 5, r->revision);
+    sqlite3_bind_int64 (st, 6, r->form_version);
+    sqlite3_bind_blob (st, 7, content, (int)content_len, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 8, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 9, r->sealed_at_ms);
+    sqlite3_bind_int64 (st, 10, now_ms);
+    rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    free (content);
+    if (rc != SQLITE_DONE) {
+        s_storage_failed (self, res, "insert");
+        return;
+    }
+    int64_t receipt = sqlite3_last_insert_rowid (self->db);
+    for (size_t i = 0; i < r->n_cells; i++) {
+        st = self->insert_cell;
+        sqlite3_reset (st);
+        sqlite3_bind_int64 (st, 1, receipt);
+        sqlite3_bind_text (st, 2, r->cells [i]->code, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64 (st, 3, r->cells [i]->value);
+        rc = sqlite3_step (st);
+        sqlite3_reset (st);
+        if (rc != SQLITE_DONE) {
+            s_storage_failed (self, res, "insert cell");
+            return;
+        }
+    }
+    for (size_t i = 0; i < r->n_texts; i++) {
+        st = self->insert_text;
+        sqlite3_reset (st);
+        sqlite3_bind_int64 (st, 1, receipt);
+        sqlite3_bind_text (st, 2, r->texts [i]->code, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 3, r->texts [i]->text, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step (st);
+        sqlite3_reset (st);
+        if (rc != SQLITE_DONE) {
+            s_storage_failed (self, res, "insert text");
+            return;
+        }
+    }
+    res->ack = true;
+    res->receipt = (uint64_t)receipt;
+    res->hub_ms = now_ms;
+    self->pending_reports++;
+}
+
+void
+hub_store_hello (hub_store_t *self, const char *key, const Gom__Hello *h,
+                 const char *peer, int64_t now_ms, char ***units)
+{
+    assert (self->in_batch);
+    sqlite3_stmt *st = gom_db_prepare (
+        self->db, "UPDATE keys.agents SET last_seen_ms=?, agent_version=?, "
+                  "queue_depth=?, oldest_queued_age_s=?, clock_skew_ms=?, "
+                  "peer=? WHERE key=?");
+    if (st) {
+        sqlite3_bind_int64 (st, 1, now_ms);
+        gom_db_bind_str (st, 2, h->agent_version);
+        sqlite3_bind_int64 (st, 3, h->queue_depth);
+        sqlite3_bind_int64 (st, 4, (int64_t)h->oldest_queued_age_s);
+        if (h->agent_time_ms)
+            sqlite3_bind_int64 (st, 5, h->agent_time_ms - now_ms);
+        gom_db_bind_str (st, 6, peer);
+        sqlite3_bind_text (st, 7, key, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step (st) != SQLITE_DONE)
+            zsys_warning ("store: hello: %s", sqlite3_errmsg (self->db));
+        sqlite3_finalize (st);
+    }
+    size_t n = 0;
+    char **list = calloc (1, sizeof (char *));
+    st = gom_db_prepare (self->db, "SELECT unit FROM keys.agent_units "
+                                   "WHERE key=? ORDER BY unit");
+    if (st) {
+        sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
+        while (sqlite3_step (st) == SQLITE_ROW) {
+            list = realloc (list, (n + 2) * sizeof (char *));
+            list [n++] = strdup ((const char *)sqlite3_column_text (st, 0));
+            list [n] = NULL;
+        }
+        sqlite3_finalize (st);
+    }
+    *units = list;
+}
+
+static void
+s_add_counter (hub_store_t *self, const char *name, int64_t delta)
+{
+    if (delta == 0)
+        return;
+    sqlite3_stmt *st = gom_db_prepare (
+        self->db, "INSERT INTO counters (name, value) VALUES (?, ?) "
+                  "ON CONFLICT(name) DO UPDATE SET value=value+excluded.value");
+    if (!st)
+        return;
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 2, delta);
+    if (sqlite3_step (st) != SQLITE_DONE)
+        self->failed = true;
+    sqlite3_finalize (st);
+}
+
+int
+hub_store_commit (hub_store_t *self)
+{
+    assert (self->in_batch);
+    self->in_batch = false;
+    s_add_counter (self, "duplicates", self->pending_dups);
+    s_add_counter (self, "nacks", self->pending_nacks);
+    if (self->failed) {
+        gom_db_exec (self->db, "ROLLBACK");
+        return -1;
+    }
+    //  The ACKs for this batch leave only after this returns SQLITE_OK: with
+    //  WAL and synchronous=FULL the commit record is fsync'd first.
+    int rc = sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        zsys_error ("store: COMMIT failed: %s", sqlite3_errmsg (self->db));
+        if (!sqlite3_get_autocommit (self->db))
+            gom_db_exec (self->db, "ROLLBACK");
+        return -1;
+    }
+    self->writes_since_ckpt++;
+    return 0;
+}
+
+void
+hub_store_checkpoint (hub_store_t *self)
+{
+    if (self->writes_since_ckpt < 64)
+        return;
+    int log = 0, done = 0;
+    sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_PASSIVE,
+                               &log, &done);
+    sqlite3_wal_checkpoint_v2 (self->db, "keys", SQLITE_CHECKPOINT_PASSIVE,
+                               NULL, NULL);
+    self->writes_since_ckpt = 0;
+}
+
+static json_t *
+s_time_json (sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type (st, col) == SQLITE_NULL)
+        return json_null ();
+    char buf [32];
+    gom_iso_time (sqlite3_column_int64 (st, col), buf, sizeof buf);
+    return json_string (buf);
+}
+
+static json_t *
+s_int_json (sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type (st, col) == SQLITE_NULL)
+        return json_null ();
+    return json_integer (sqlite3_column_int64 (st, col));
+}
+
+json_t *
+hub_store_reports_json (hub_store_t *self)
+{
+    json_t *list = json_array ();
+    gom_db_exec (self->db, "BEGIN");
+    sqlite3_stmt *st = gom_db_prepare (
+        self->db, "SELECT receipt, report_id, unit, form, period, revision, "
+                  "received_ms, sealed_ms, agent_key, form_version "
+                  "FROM reports ORDER BY receipt");
+    sqlite3_stmt *cells = gom_db_prepare (
+        self->db,
+        "SELECT code, value FROM cells WHERE receipt=? ORDER BY code");
+    sqlite3_stmt *texts = gom_db_prepare (
+        self->db, "SELECT code, text FROM texts WHERE receipt=? ORDER BY code");
+    while (st && cells && texts && sqlite3_step (st) == SQLITE_ROW) {
+        char hex [2 * GOM_ID_BYTES + 1] = "";
+        if (sqlite3_column_bytes (st, 1) == GOM_ID_BYTES)
+            gom_hex (sqlite3_column_blob (st, 1), GOM_ID_BYTES, hex);
+        json_t *c = json_object (), *t = json_object ();
+        sqlite3_bind_int64 (cells, 1, sqlite3_column_int64 (st, 0));
+        while (sqlite3_step (cells) == SQLITE_ROW)
+            json_object_set_new (
+                c, (const char *)sqlite3_column_text (cells, 0),
+                json_integer (sqlite3_column_int64 (cells, 1)));
+        sqlite3_reset (cells);
+        sqlite3_bind_int64 (texts, 1, sqlite3_column_int64 (st, 0));
+        while (sqlite3_step (texts) == SQLITE_ROW)
+            json_object_set_new (
+                t, (const char *)sqlite3_column_text (texts, 0),
+                json_string ((const char *)sqlite3_column_text (texts, 1)));
+        sqlite3_reset (texts);
+        json_array_append_new (
+            list,
+            json_pack ("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:I, s:o, "
+                       "s:s, s:I, s:o, s:o}",
+                       "report_id", hex, "unit", sqlite3_column_text (st, 2),
+                       "form", sqlite3_column_text (st, 3), "period",
+                       sqlite3_column_text (st, 4), "revision",
+                       (json_int_t)sqlite3_column_int64 (st, 5), "receipt",
+                       (json_int_t)sqlite3_column_int64 (st, 0), "received_ms",
+                       (json_int_t)sqlite3_column_int64 (st, 6), "received_at",
+                       s_time_json (st, 6), "sealed_ms",
+                       (json_int_t)sqlite3_column_int64 (st, 7), "sealed_at",
+                       s_time_json (st, 7), "agent_key",
+                       sqlite3_column_text (st, 8), "form_version",
+                       (json_int_t)sqlite3_column_int64 (st, 9), "cells", c,
+                       "texts", t));
+    }
+    sqlite3_finalize (st);
+    sqlite3_finalize (cells);
+    sqlite3_finalize (texts);
+    gom_db_exec (self->db, "COMMIT");
+    return list;
+}
+
+static int64_t
+s_scalar (hub_store_t *self, const char *sql)
+{
+    int64_t value = 0;
+    sqlite3_stmt *st = gom_db_prepare (self->db, sql);
+    if (st && sqlite3_step (st) == SQLITE_ROW)
+        value = sqlite3_column_int64 (st, 0);
+    sqlite3_finalize (st);
+    return value;
+}
+
+json_t *
+hub_store_status_json (hub_store_t *self)
+{
+    gom_db_exec (self->db, "BEGIN");
+    json_t *obj = json_object ();
+    json_object_set_new (obj, "db_id", json_string (self->db_id));
+    json_object_set_new (obj, "reports",
+                         json_integer (s_scalar (self, "SELECT count(*) FROM "
+                                                       "reports")));
+    json_object_set_new (
+        obj, "agents",
+        json_integer (s_scalar (self, "SELECT count(*) FROM keys.agents WHERE "
+                                      "revoked_ms IS NULL")));
+    json_object_set_new (
+        obj, "units_reporting",
+        json_integer (
+            s_scalar (self, "SELECT count(DISTINCT unit) FROM reports")));
+    int64_t last = s_scalar (self, "SELECT coalesce(max(received_ms), 0) "
+                                   "FROM reports");
+    char buf [32];
+    gom_iso_time (last, buf, sizeof buf);
+    json_object_set_new (obj, "last_received_ms",
+                         last ? json_integer (last) : json_null ());
+    json_object_set_new (obj, "last_received_at",
+                         last ? json_string (buf) : json_null ());
+    json_object_set_new (
+        obj, "duplicates",
+        json_integer (s_scalar (self, "SELECT coalesce(sum(value), 0) FROM "
+                                      "counters WHERE name='duplicates'")));
+    json_object_set_new (
+        obj, "nacks",
+        json_integer (s_scalar (self, "SELECT coalesce(sum(value), 0) FROM "
+                                      "counters WHERE name='nacks'")));
+    gom_db_exec (self->db, "COMMIT");
+    return obj;
+}
+
+json_t *
+hub_store_agents_json (hub_store_t *self)
+{
+    json_t *list = json_array ();
+    gom_db_exec (self->db, "BEGIN");
+    sqlite3_stmt *st = gom_db_prepare (
+        self->db, "SELECT key, enrolled_ms, revoked_ms, last_seen_ms, "
+                  "agent_version, queue_depth, oldest_queued_age_s, "
+                  "clock_skew_ms, peer FROM keys.agents ORDER BY enrolled_ms");
+    sqlite3_stmt *un = gom_db_prepare (
+        self->db,
+        "SELECT unit FROM keys.agent_units WHERE key=? ORDER BY unit");
+    while (st && un && sqlite3_step (st) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text (st, 0);
+        json_t *units = json_array ();
+        sqlite3_bind_text (un, 1, key, -1, SQLITE_TRANSIENT);
+        while (sqlite3_step (un) == SQLITE_ROW)
+            json_array_append_new (
+                units, json_string ((const char *)sqlite3_column_text (un, 0)));
+        sqlite3_reset (un);
+        char fp [16];
+        gom_key_fingerprint (key, fp, sizeof fp);
+        json_t *ver =
+            sqlite3_column_type (st, 4) == SQLITE_NULL
+                ? json_null ()
+                : json_string ((const char *)sqlite3_column_text (st, 4));
+        json_array_append_new (
+            list,
+            json_pack ("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                       "key", key, "fingerprint", fp, "units", units,
+                       "enrolled_at", s_time_json (st, 1), "revoked_at",
+                       s_time_json (st, 2), "last_seen_at", s_time_json (st, 3),
+                       "agent_version", ver, "queue_depth", s_int_json (st, 5),
+                       "oldest_queued_age_s", s_int_json (st, 6),
+                       "clock_skew_ms", s_int_json (st, 7)));
+    }
+    sqlite3_finalize (st);
+    sqlite3_finalize (un);
+    gom_db_exec (self->db, "COMMIT");
+    return list;
+}

@@ -1,0 +1,75 @@
+/*  hub_store: the hub's durable state, in two sqlite files.
+
+    hub.db holds the reports (and their cells and texts) and the database
+    id; keys.db holds enrolled agent keys, their units and what they last
+    said in hello. They are separate files so that a hub restored from an old
+    copy of hub.db (or given a new one) still knows every agent enrolled
+    since: the agents then resend what the old copy lacks (DESIGN.md rule
+    11).
+
+    Writes happen in batches: hub_store_begin, any number of
+    hub_store_report / hub_store_hello, hub_store_commit. Results of a batch
+    are final only if commit returns 0; the caller acknowledges nothing
+    before that (DESIGN.md rule 3). */
+#ifndef HUB_STORE_H
+#define HUB_STORE_H
+
+#include "gom.pb-c.h"
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct _hub_store_t hub_store_t;
+
+typedef struct {
+    bool ack;               //  true: ACK; false: NACK
+    uint64_t receipt;       //  ACK: receipt number
+    int64_t hub_ms;         //  ACK: when it was first stored
+    bool duplicate;         //  ACK: stored before this message
+    bool permanent;         //  NACK: never retry as is
+    char code [24];         //  NACK: machine-readable reason
+    char reason [256];      //  NACK: for a person
+    uint32_t use_revision;  //  NACK conflict: next free revision
+} hub_result_t;
+
+//  Opens (and, with create, makes) the two databases. NULL with err.
+hub_store_t *hub_store_open (const char *db_path, const char *keys_path,
+                             bool create, char *err, size_t errlen);
+void hub_store_destroy (hub_store_t **self_p);
+
+//  The database id (a random 32-hex string made with hub.db).
+const char *hub_store_db_id (hub_store_t *self);
+
+//  True if key is enrolled and not revoked (ZAP's question).
+bool hub_store_key_admitted (hub_store_t *self, const char *key);
+
+//  Enrolls key for units (replacing its units), or revokes it. 0 or -1.
+int hub_store_enroll (hub_store_t *self, const char *key, char **units,
+                      char *err, size_t errlen);
+int hub_store_revoke (hub_store_t *self, const char *key, char *err,
+                      size_t errlen);
+
+//  Batch writing; see the top of this file.
+int hub_store_begin (hub_store_t *self);
+void hub_store_report (hub_store_t *self, const char *key,
+                       const Gom__Report *report, int64_t now_ms,
+                       hub_result_t *result);
+//  Records a hello; fills *units (NULL-terminated; free with
+//  gom_strv_free) with the key's enrolled units.
+void hub_store_hello (hub_store_t *self, const char *key,
+                      const Gom__Hello *hello, const char *peer, int64_t now_ms,
+                      char ***units);
+void hub_store_count_nack (hub_store_t *self);
+//  0 when everything since begin is on disk; -1 otherwise (rolled back;
+//  the caller must reopen: PITFALLS.md 6, the connection may be in error).
+int hub_store_commit (hub_store_t *self);
+
+//  Runs a passive WAL checkpoint if the WAL has grown; cheap otherwise.
+void hub_store_checkpoint (hub_store_t *self);
+
+//  Listings for the command line and, later, the dashboard. New references.
+json_t *hub_store_reports_json (hub_store_t *self);
+json_t *hub_store_status_json (hub_store_t *self);
+json_t *hub_store_agents_json (hub_store_t *self);
+
+#endif

@@ -1,0 +1,325 @@
+/*  gom-hub: the provincial hub. A thin dispatcher over subcommands; the work
+    is in hub_server (serving) and hub_store (the databases). */
+#include "gom_config.h"
+#include "gom_keys.h"
+#include "gom_util.h"
+#include "hub_server.h"
+#include "hub_store.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <jansson.h>
+
+static const char *s_usage =
+    "usage: gom-hub COMMAND [OPTIONS]\n"
+    "  init    --dir DIR [--endpoint tcp://*:7770]\n"
+    "  enroll  --config DIR/hub.cfg --unit CODE[,CODE...] --key Z85\n"
+    "  revoke  --config DIR/hub.cfg --key Z85\n"
+    "  run     --config DIR/hub.cfg\n"
+    "  reports --config DIR/hub.cfg [--json]\n"
+    "  status  --config DIR/hub.cfg [--json]\n"
+    "  agents  --config DIR/hub.cfg [--json]\n"
+    "  version\n"
+    "See docs/cli.md.\n";
+
+typedef struct {
+    const char *dir;
+    const char *config;
+    const char *endpoint;
+    const char *units;
+    const char *key;
+    bool json;
+} args_t;
+
+static int
+s_fail (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fprintf (stderr, "gom-hub: ");
+    vfprintf (stderr, fmt, ap);
+    fprintf (stderr, "\n");
+    va_end (ap);
+    return 1;
+}
+
+static int
+s_parse (int argc, char **argv, args_t *a)
+{
+    static struct option opts [] = { { "dir", required_argument, 0, 'd' },
+                                     { "config", required_argument, 0, 'c' },
+                                     { "endpoint", required_argument, 0, 'e' },
+                                     { "unit", required_argument, 0, 'u' },
+                                     { "key", required_argument, 0, 'k' },
+                                     { "json", no_argument, 0, 'j' },
+                                     { 0, 0, 0, 0 } };
+    int c;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+            case 'd': a->dir = optarg; break;
+            case 'c': a->config = optarg; break;
+            case 'e': a->endpoint = optarg; break;
+            case 'u': a->units = optarg; break;
+            case 'k': a->key = optarg; break;
+            case 'j': a->json = true; break;
+            default: return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "gom-hub: unexpected argument '%s'\n", argv [optind]);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_init (args_t *a)
+{
+    if (!a->dir)
+        return s_fail ("init needs --dir DIR");
+    const char *endpoint = a->endpoint ? a->endpoint : "tcp://*:7770";
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return s_fail ("--endpoint %s: want tcp://ADDRESS:PORT", endpoint);
+    if (gom_mkdir_p (a->dir, 0750) != 0)
+        return s_fail ("%s: %s", a->dir, strerror (errno));
+    char *cfg = gom_path_join (a->dir, "hub.cfg");
+    char *cert = gom_path_join (a->dir, "hub.cert");
+    char *db = gom_path_join (a->dir, "hub.db");
+    char *keys = gom_path_join (a->dir, "keys.db");
+    char err [512], key [GOM_KEY_Z85 + 1];
+    int rc = 1;
+    if (access (cfg, F_OK) == 0) {
+        s_fail ("%s exists already: this folder holds a hub", cfg);
+        goto done;
+    }
+    if (gom_keys_create (cert, key, err, sizeof err) != 0) {
+        s_fail ("%s", err);
+        goto done;
+    }
+    hub_store_t *store = hub_store_open (db, keys, true, err, sizeof err);
+    if (!store) {
+        s_fail ("%s", err);
+        goto done;
+    }
+    hub_store_destroy (&store);
+    char text [2048];
+    snprintf (text, sizeof text,
+              "#   gom hub configuration (ZPL). Paths are relative to this "
+              "file's folder.\n"
+              "#   Every key and its default: deploy/hub.cfg.sample\n"
+              "hub\n"
+              "    endpoint = \"%s\"\n"
+              "    database = \"hub.db\"\n"
+              "    keys = \"keys.db\"\n"
+              "    cert = \"hub.cert\"\n"
+              "    max_message_bytes = 1048576\n"
+              "    batch_max = 512\n"
+              "    heartbeat_ivl_ms = 10000\n"
+              "    heartbeat_timeout_ms = 30000\n"
+              "    handshake_ivl_ms = 10000\n",
+              endpoint);
+    if (gom_write_file (cfg, text, strlen (text), 0640, true) != 0) {
+        s_fail ("%s: %s", cfg, strerror (errno));
+        goto done;
+    }
+    printf ("hub-key: %s\n", key);
+    rc = 0;
+done:
+    free (cfg);
+    free (cert);
+    free (db);
+    free (keys);
+    return rc;
+}
+
+static hub_store_t *
+s_open_store (args_t *a, gom_config_t **cfg_p)
+{
+    char err [512];
+    if (!a->config) {
+        s_fail ("this command needs --config DIR/hub.cfg");
+        return NULL;
+    }
+    gom_config_t *cfg = gom_config_load (a->config, "hub", err, sizeof err);
+    if (!cfg) {
+        s_fail ("%s", err);
+        return NULL;
+    }
+    char *db = gom_config_file (cfg, "database", "hub.db");
+    char *keys = gom_config_file (cfg, "keys", "keys.db");
+    hub_store_t *store = hub_store_open (db, keys, false, err, sizeof err);
+    free (db);
+    free (keys);
+    if (!store)
+        s_fail ("%s", err);
+    if (cfg_p && store)
+        *cfg_p = cfg;
+    else
+        gom_config_destroy (&cfg);
+    return store;
+}
+
+static void
+s_print_json (json_t *value)
+{
+    json_dumpf (value, stdout, JSON_INDENT (2));
+    printf ("\n");
+}
+
+static int
+s_enroll (args_t *a, bool revoke)
+{
+    if (!a->key || !gom_key_valid (a->key))
+        return s_fail ("--key must be the agent's 40-character Z85 public key");
+    if (!revoke && !a->units)
+        return s_fail ("enroll needs --unit CODE[,CODE...]");
+    char **units = NULL;
+    size_t n = 0;
+    if (!revoke) {
+        units = gom_split_list (a->units, &n);
+        if (n == 0) {
+            gom_strv_free (&units);
+            return s_fail ("--unit: no unit code given");
+        }
+        for (size_t i = 0; i < n; i++)
+            if (!gom_code_valid (units [i])) {
+                int rc =
+                    s_fail ("--unit: '%s' is not a valid unit code", units [i]);
+                gom_strv_free (&units);
+                return rc;
+            }
+    }
+    hub_store_t *store = s_open_store (a, NULL);
+    if (!store) {
+        gom_strv_free (&units);
+        return 1;
+    }
+    char err [512];
+    int rc = revoke ? hub_store_revoke (store, a->key, err, sizeof err)
+                    : hub_store_enroll (store, a->key, units, err, sizeof err);
+    hub_store_destroy (&store);
+    if (rc != 0) {
+        gom_strv_free (&units);
+        return s_fail ("%s", err);
+    }
+    char fp [16];
+    gom_key_fingerprint (a->key, fp, sizeof fp);
+    if (revoke)
+        printf ("revoked: %s (%s)\n", a->key, fp);
+    else {
+        printf ("enrolled: %s units: ", a->key);
+        for (size_t i = 0; i < n; i++)
+            printf ("%s%s", i ? "," : "", units [i]);
+        printf (" (fingerprint %s)\n", fp);
+    }
+    gom_strv_free (&units);
+    return 0;
+}
+
+static int
+s_listing (args_t *a, const char *what)
+{
+    hub_store_t *store = s_open_store (a, NULL);
+    if (!store)
+        return 1;
+    json_t *value =
+        strcmp (what, "reports") == 0  ? hub_store_reports_json (store)
+        : strcmp (what, "status") == 0 ? hub_store_status_json (store)
+                                       : hub_store_agents_json (store);
+    hub_store_destroy (&store);
+    if (a->json)
+        s_print_json (value);
+    else if (strcmp (what, "reports") == 0) {
+        size_t i;
+        json_t *r;
+        printf ("%-8s %-12s %-10s %-10s %-4s %-32s %s\n", "receipt", "unit",
+                "form", "period", "rev", "report_id", "received");
+        json_array_foreach (value, i, r)
+        {
+            printf ("%-8" JSON_INTEGER_FORMAT
+                    " %-12s %-10s %-10s %-4" JSON_INTEGER_FORMAT " %-32s %s\n",
+                    json_integer_value (json_object_get (r, "receipt")),
+                    json_string_value (json_object_get (r, "unit")),
+                    json_string_value (json_object_get (r, "form")),
+                    json_string_value (json_object_get (r, "period")),
+                    json_integer_value (json_object_get (r, "revision")),
+                    json_string_value (json_object_get (r, "report_id")),
+                    json_string_value (json_object_get (r, "received_at")));
+        }
+        printf ("%zu reports\n", json_array_size (value));
+    }
+    else if (strcmp (what, "status") == 0) {
+        const char *k;
+        json_t *v;
+        json_object_foreach (value, k, v)
+        {
+            char *s = json_dumps (v, JSON_ENCODE_ANY);
+            printf ("%-18s %s\n", k, s);
+            free (s);
+        }
+    }
+    else {
+        size_t i;
+        json_t *r;
+        json_array_foreach (value, i, r)
+        {
+            char *units = json_dumps (json_object_get (r, "units"), 0);
+            json_t *seen = json_object_get (r, "last_seen_at");
+            json_t *rev = json_object_get (r, "revoked_at");
+            printf ("%s  %s  units %s  last seen %s%s\n",
+                    json_string_value (json_object_get (r, "fingerprint")),
+                    json_string_value (json_object_get (r, "key")), units,
+                    json_is_string (seen) ? json_string_value (seen) : "never",
+                    json_is_string (rev) ? "  REVOKED" : "");
+            free (units);
+        }
+    }
+    json_decref (value);
+    return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs (s_usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv [1];
+    args_t a = { 0 };
+    if (strcmp (cmd, "version") == 0 || strcmp (cmd, "--version") == 0) {
+        printf ("gom-hub %s\n", GOM_VERSION);
+        return 0;
+    }
+    if (strcmp (cmd, "help") == 0 || strcmp (cmd, "--help") == 0) {
+        fputs (s_usage, stdout);
+        return 0;
+    }
+    if (s_parse (argc - 1, argv + 1, &a) != 0) {
+        fputs (s_usage, stderr);
+        return 2;
+    }
+    if (strcmp (cmd, "init") == 0)
+        return s_init (&a);
+    if (strcmp (cmd, "enroll") == 0)
+        return s_enroll (&a, false);
+    if (strcmp (cmd, "revoke") == 0)
+        return s_enroll (&a, true);
+    if (strcmp (cmd, "reports") == 0 || strcmp (cmd, "status") == 0 ||
+        strcmp (cmd, "agents") == 0)
+        return s_listing (&a, cmd);
+    if (strcmp (cmd, "run") == 0) {
+        if (!a.config)
+            return s_fail ("run needs --config DIR/hub.cfg");
+        char err [512];
+        gom_config_t *cfg = gom_config_load (a.config, "hub", err, sizeof err);
+        if (!cfg)
+            return s_fail ("%s", err);
+        int rc = hub_server_run (cfg);
+        gom_config_destroy (&cfg);
+        return rc;
+    }
+    fprintf (stderr, "gom-hub: unknown command '%s'\n%s", cmd, s_usage);
+    return 2;
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README and CI run it: installs what is
+# missing, builds with AddressSanitizer and UndefinedBehaviorSanitizer,
+# checks the formatting, and runs every unit and integration test (ctest).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+bash deploy/install-deps.sh
+build=${GOM_TEST_BUILD:-build-test}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DGOM_SANITIZE=ON >/dev/null
+cmake --build "$build" -j"$(nproc)"
+# Formatting: every C file as .clang-format says.
+unformatted=$(clang-format --dry-run -Werror common/*.[ch] hub/*.[ch] \
+  agent/*.[ch] tests/unit/*.[ch] 2>&1 | grep -c 'warning:' || true)
+if [ "$unformatted" != "0" ]; then
+  echo "run-all: $unformatted places not formatted; run: clang-format -i common/*.[ch] hub/*.[ch] agent/*.[ch] tests/unit/*.[ch]"
+  exit 1
+fi
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/tests/lsan.supp}
+cd "$build"
+ctest --output-on-failure --timeout 600 -j2 "$@"

@@ -1,0 +1,199 @@
+/*  Unit tests of common/: text checks, lists, the wire codec (garbage,
+    truncation, versions, budget) and reading report files. */
+#include "check.h"
+#include "gom_report.h"
+#include "gom_util.h"
+#include "gom_wire.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static char s_dir [] = "/tmp/gom-test-common-XXXXXX";
+
+static const char *
+s_file (const char *name, const char *text)
+{
+    static char path [256];
+    snprintf (path, sizeof path, "%s/%s", s_dir, name);
+    FILE *f = fopen (path, "w");
+    fputs (text, f);
+    fclose (f);
+    return path;
+}
+
+static void
+test_util (void)
+{
+    CHECK (gom_utf8_valid ("Tổng số nữ", strlen ("Tổng số nữ")));
+    CHECK (!gom_utf8_valid ("\xC3", 1));          //  truncated
+    CHECK (!gom_utf8_valid ("\xC0\xAF", 2));      //  overlong
+    CHECK (!gom_utf8_valid ("\xED\xA0\x80", 3));  //  surrogate
+    CHECK (!gom_utf8_valid ("a\0b", 3));          //  NUL
+    CHECK (gom_code_valid ("DB-01.x:2"));
+    CHECK (!gom_code_valid (""));
+    CHECK (!gom_code_valid ("a b"));
+    CHECK (!gom_code_valid ("Tổng"));
+    size_t n = 0;
+    char **v = gom_split_list (" A, B ,,C ", &n);
+    CHECK (n == 3 && strcmp (v [0], "A") == 0 && strcmp (v [2], "C") == 0 &&
+           v [3] == NULL);
+    gom_strv_free (&v);
+    CHECK (v == NULL);
+    CHECK (gom_key_valid ("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"));
+    CHECK (!gom_key_valid ("short"));
+    char fp [16];
+    gom_key_fingerprint ("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", fp,
+                         sizeof fp);
+    CHECK (strlen (fp) == 14 && fp [4] == '-');
+}
+
+static void
+test_wire (void)
+{
+    //  Garbage and empty input: never a crash, always a status.
+    uint8_t junk [64];
+    for (int round = 0; round < 2000; round++) {
+        size_t len = (size_t)(round % 64);
+        gom_random (junk, len);
+        gom_wire_msg_t *m = gom_wire_decode (junk, len, 1 << 20);
+        CHECK (m != NULL);
+        if (gom_wire_status (m) == GOM_WIRE_OK)
+            CHECK (gom_wire_env (m)->version == GOM_PROTOCOL_VERSION);
+        gom_wire_msg_destroy (&m);
+    }
+    //  A real report round trip through wrap_report.
+    Gom__Report r = GOM__REPORT__INIT;
+    uint8_t id [16] = { 1, 2, 3 };
+    r.report_id.data = id;
+    r.report_id.len = 16;
+    r.unit = "U1";
+    r.form = "F1";
+    r.period = "2026-H1";
+    r.revision = 2;
+    Gom__Cell c1 = GOM__CELL__INIT, c2 = GOM__CELL__INIT;
+    c1.code = "A";
+    c1.value = 5;
+    c2.code = "B";
+    c2.value = -1;
+    Gom__Cell *cells [] = { &c1, &c2 };
+    r.cells = cells;
+    r.n_cells = 2;
+    uint8_t packed [256];
+    size_t plen = gom__report__pack (&r, packed);
+    size_t elen = 0;
+    uint8_t *env = gom_wire_wrap_report (packed, plen, &elen);
+    gom_wire_msg_t *m = gom_wire_decode (env, elen, 1 << 20);
+    CHECK (gom_wire_status (m) == GOM_WIRE_OK);
+    Gom__Envelope *e = gom_wire_env (m);
+    CHECK (e && e->body_case == GOM__ENVELOPE__BODY_REPORT);
+    CHECK (e && e->report->revision == 2 && e->report->n_cells == 2 &&
+           e->report->cells [1]->value == -1);
+    char err [200];
+    CHECK (e && gom_report_check (e->report, err, sizeof err) == 0);
+    gom_wire_msg_destroy (&m);
+    //  Every truncation decodes to an error or to something check refuses
+    //  or to a well-formed prefix; never a crash.
+    for (size_t cut = 0; cut < elen; cut++) {
+        m = gom_wire_decode (env, cut, 1 << 20);
+        CHECK (m != NULL);
+        gom_wire_msg_destroy (&m);
+    }
+    //  A version we do not speak.
+    env [1] = 9;
+    m = gom_wire_decode (env, elen, 1 << 20);
+    CHECK (gom_wire_status (m) == GOM_WIRE_VERSION);
+    CHECK (strstr (gom_wire_error (m), "version 9") != NULL);
+    gom_wire_msg_destroy (&m);
+    env [1] = 1;
+    //  The allocation budget turns a large unpack into a clean failure.
+    m = gom_wire_decode (env, elen, 16);
+    CHECK (gom_wire_status (m) == GOM_WIRE_MALFORMED);
+    gom_wire_msg_destroy (&m);
+    free (env);
+    //  Out-of-order cells are refused by the check.
+    Gom__Cell *rev [] = { &c2, &c1 };
+    r.cells = rev;
+    CHECK (gom_report_check (&r, err, sizeof err) != 0);
+}
+
+static void
+test_report_json (void)
+{
+    char err [300];
+    Gom__Report *r = gom_report_from_json (
+        s_file ("ok.json",
+                "{\"unit\":\"U1\",\"form\":\"F1\",\"period\":\"2026-H1\","
+                "\"revision\":1,\"cells\":{\"B\":2,\"A\":1,\"C\":null},"
+                "\"texts\":{\"N\":\"Tổng số nữ\"}}"),
+        err, sizeof err);
+    CHECK (r != NULL);
+    if (r) {
+        CHECK (r->n_cells == 2);  //  null is "not reported", not zero
+        CHECK (strcmp (r->cells [0]->code, "A") == 0);
+        CHECK (r->n_texts == 1 &&
+               strcmp (r->texts [0]->text, "Tổng số nữ") == 0);
+        size_t l1 = 0, l2 = 0;
+        uint8_t *a = gom_report_content (r, &l1);
+        r->revision = 7;  //  the natural key is not content
+        uint8_t *b = gom_report_content (r, &l2);
+        CHECK (l1 == l2 && memcmp (a, b, l1) == 0);
+        free (a);
+        free (b);
+        gom_report_free (&r);
+        CHECK (r == NULL);
+    }
+    struct {
+        const char *text, *expect;
+    } bad [] = {
+        { "{\"unit\":", "line 1" },
+        { "[]", "JSON object" },
+        { "{\"form\":\"F\",\"period\":\"P\",\"revision\":1}",
+          "\"unit\" is missing" },
+        { "{\"unit\":\"U 1\",\"form\":\"F\",\"period\":\"P\",\"revision\":1}",
+          "\"unit\" must be a code" },
+        { "{\"unit\":\"U\",\"form\":\"F\",\"period\":\"P\",\"revision\":0}",
+          "revision" },
+        { "{\"unit\":\"U\",\"form\":\"F\",\"period\":\"P\",\"revision\":1,"
+          "\"cells\":{\"A\":1.5}}",
+          "cell A: must be a whole number" },
+        { "{\"unit\":\"U\",\"form\":\"F\",\"period\":\"P\",\"revision\":1,"
+          "\"cells\":{\"A\":\"7\"}}",
+          "cell A" },
+        { "{\"unit\":\"U\",\"form\":\"F\",\"period\":\"P\",\"revision\":1,"
+          "\"colour\":1}",
+          "unknown field \"colour\"" },
+        { "{\"unit\":\"U\",\"unit\":\"V\",\"form\":\"F\",\"period\":\"P\","
+          "\"revision\":1}",
+          "duplicate" },
+        { "{\"unit\":\"U\",\"form\":\"F\",\"period\":\"P\",\"revision\":1,"
+          "\"cells\":{\"A\":99999999999999999999999}}",
+          "line 1" },
+        { "\xff\xfe{}", "line 1" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        err [0] = 0;
+        r = gom_report_from_json (s_file ("bad.json", bad [i].text), err,
+                                  sizeof err);
+        CHECK (r == NULL);
+        if (!strstr (err, bad [i].expect))
+            fprintf (stderr, "case %zu: got \"%s\", want \"%s\"\n", i, err,
+                     bad [i].expect);
+        CHECK (strstr (err, bad [i].expect) != NULL);
+        gom_report_free (&r);
+    }
+}
+
+int
+main (void)
+{
+    if (!mkdtemp (s_dir))
+        return 2;
+    test_util ();
+    test_wire ();
+    test_report_json ();
+    char cmd [300];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    if (system (cmd) != 0)
+        fprintf (stderr, "could not remove %s\n", s_dir);
+    CHECK_DONE ();
+}

@@ -1,0 +1,134 @@
+/*  Unit tests of hub_store on real sqlite files: DESIGN.md rule 4
+    (idempotence and conflicts), authorization by enrolled key, revocation,
+    and that keys outlive a replaced hub.db. */
+#include "check.h"
+#include "gom_util.h"
+#include "hub_store.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static const char *KEY = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+
+static void
+s_report (Gom__Report *r, uint8_t *id, uint8_t tag, const char *unit,
+          uint32_t revision, Gom__Cell **cells, int64_t value)
+{
+    gom__report__init (r);
+    memset (id, 0, 16);
+    id [0] = tag;
+    r->report_id.data = id;
+    r->report_id.len = 16;
+    r->unit = (char *)unit;
+    r->form = "F1";
+    r->period = "2026-H1";
+    r->revision = revision;
+    gom__cell__init (cells [0]);
+    cells [0]->code = "A";
+    cells [0]->value = value;
+    r->cells = cells;
+    r->n_cells = 1;
+}
+
+int
+main (void)
+{
+    char dir [] = "/tmp/gom-test-store-XXXXXX";
+    if (!mkdtemp (dir))
+        return 2;
+    char db [300], keys [300], err [300];
+    snprintf (db, sizeof db, "%s/hub.db", dir);
+    snprintf (keys, sizeof keys, "%s/keys.db", dir);
+    hub_store_t *s = hub_store_open (db, keys, true, err, sizeof err);
+    CHECK (s != NULL);
+    if (!s)
+        CHECK_DONE ();
+    char *id1 = strdup (hub_store_db_id (s));
+    CHECK (strlen (id1) == 32);
+    CHECK (!hub_store_key_admitted (s, KEY));
+    char *units [] = { "U1", NULL };
+    CHECK (hub_store_enroll (s, KEY, units, err, sizeof err) == 0);
+    CHECK (hub_store_key_admitted (s, KEY));
+
+    Gom__Cell cell;
+    Gom__Cell *cells [] = { &cell };
+    Gom__Report r;
+    uint8_t id [16];
+    hub_result_t res, res2;
+
+    //  A new report, then the same report_id in the same batch.
+    CHECK (hub_store_begin (s) == 0);
+    s_report (&r, id, 1, "U1", 1, cells, 10);
+    hub_store_report (s, KEY, &r, 1000, &res);
+    CHECK (res.ack && !res.duplicate && res.receipt == 1);
+    hub_store_report (s, KEY, &r, 2000, &res2);
+    CHECK (res2.ack && res2.duplicate && res2.receipt == 1 &&
+           res2.hub_ms == 1000);
+    CHECK (hub_store_commit (s) == 0);
+
+    CHECK (hub_store_begin (s) == 0);
+    //  Same natural key and content under another report_id: same receipt.
+    s_report (&r, id, 2, "U1", 1, cells, 10);
+    hub_store_report (s, KEY, &r, 3000, &res);
+    CHECK (res.ack && res.duplicate && res.receipt == 1);
+    //  Same natural key, other content: conflict naming revision 2.
+    s_report (&r, id, 3, "U1", 1, cells, 11);
+    hub_store_report (s, KEY, &r, 3000, &res);
+    CHECK (!res.ack && res.permanent && strcmp (res.code, "conflict") == 0 &&
+           res.use_revision == 2 && strstr (res.reason, "revision 2"));
+    //  The report_id of the stored report with other content.
+    s_report (&r, id, 1, "U1", 1, cells, 12);
+    hub_store_report (s, KEY, &r, 3000, &res);
+    CHECK (!res.ack && res.permanent && strcmp (res.code, "id-reused") == 0);
+    //  Revision 2: a new report with a new receipt.
+    s_report (&r, id, 4, "U1", 2, cells, 11);
+    hub_store_report (s, KEY, &r, 3000, &res);
+    CHECK (res.ack && !res.duplicate && res.receipt == 2);
+    //  A unit the key is not enrolled for.
+    s_report (&r, id, 5, "U2", 1, cells, 1);
+    hub_store_report (s, KEY, &r, 3000, &res);
+    CHECK (!res.ack && res.permanent && strcmp (res.code, "unauthorized") == 0);
+    //  A report that fails the field checks.
+    s_report (&r, id, 6, "U1", 0, cells, 1);
+    hub_store_report (s, KEY, &r, 3000, &res);
+    CHECK (!res.ack && res.permanent && strcmp (res.code, "invalid") == 0);
+    CHECK (hub_store_commit (s) == 0);
+
+    json_t *list = hub_store_reports_json (s);
+    CHECK (json_array_size (list) == 2);
+    json_decref (list);
+    json_t *st = hub_store_status_json (s);
+    CHECK (json_integer_value (json_object_get (st, "reports")) == 2);
+    CHECK (json_integer_value (json_object_get (st, "duplicates")) == 2);
+    CHECK (json_integer_value (json_object_get (st, "nacks")) == 4);
+    json_decref (st);
+
+    //  Revocation: refused at ZAP and for reports.
+    CHECK (hub_store_revoke (s, KEY, err, sizeof err) == 0);
+    CHECK (!hub_store_key_admitted (s, KEY));
+    CHECK (hub_store_begin (s) == 0);
+    s_report (&r, id, 7, "U1", 3, cells, 1);
+    hub_store_report (s, KEY, &r, 4000, &res);
+    CHECK (!res.ack && strcmp (res.code, "unauthorized") == 0);
+    CHECK (hub_store_commit (s) == 0);
+    CHECK (hub_store_enroll (s, KEY, units, err, sizeof err) == 0);
+    hub_store_destroy (&s);
+    CHECK (s == NULL);
+
+    //  Reopen: same id. Replace hub.db: new id, keys kept.
+    s = hub_store_open (db, keys, false, err, sizeof err);
+    CHECK (s && strcmp (hub_store_db_id (s), id1) == 0);
+    hub_store_destroy (&s);
+    char cmd [1000];
+    snprintf (cmd, sizeof cmd, "rm -f '%s' '%s-wal' '%s-shm'", db, db, db);
+    CHECK (system (cmd) == 0);
+    s = hub_store_open (db, keys, true, err, sizeof err);
+    CHECK (s && strcmp (hub_store_db_id (s), id1) != 0);
+    CHECK (s && hub_store_key_admitted (s, KEY));
+    hub_store_destroy (&s);
+    free (id1);
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system (cmd) != 0)
+        fprintf (stderr, "could not remove %s\n", dir);
+    CHECK_DONE ();
+}
