@@ -40,7 +40,18 @@ agent_outbox_open (const char *path, bool create, char *err, size_t errlen)
     agent_outbox_t *self = calloc (1, sizeof *self);
     assert (self);
     self->db = gom_db_open (path, create, err, errlen);
-    if (!self->db || gom_db_exec (self->db, s_schema) != 0) {
+    //  Only a new file needs the schema; an existing one is opened without
+    //  taking the write lock, so `status` never waits behind the sender.
+    sqlite3_stmt *st = NULL;
+    bool ready = false;
+    if (self->db && sqlite3_prepare_v2 (self->db,
+                                        "SELECT count(*) FROM sqlite_master "
+                                        "WHERE name IN ('meta', 'outbox')",
+                                        -1, &st, NULL) == SQLITE_OK)
+        ready =
+            sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0) == 2;
+    sqlite3_finalize (st);
+    if (!self->db || (!ready && gom_db_exec (self->db, s_schema) != 0)) {
         if (self->db)
             snprintf (err, errlen, "%s: %s", path, sqlite3_errmsg (self->db));
         agent_outbox_destroy (&self);

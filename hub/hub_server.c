@@ -172,9 +172,12 @@ s_receive (hub_t *self)
     s_fingerprint (it->key, fp);
     self->n_items++;
     if (zmsg_size (msg) != 2 || zframe_size (payload) == 0) {
-        zsys_warning ("router: %zu-frame message from %s: gom speaks "
-                      "single-frame messages only",
-                      zmsg_size (msg) - 1, fp);
+        if (zmsg_size (msg) != 2)
+            zsys_warning ("router: %zu-frame message from %s: gom speaks "
+                          "single-frame messages only",
+                          zmsg_size (msg) - 1, fp);
+        else
+            zsys_warning ("router: empty frame from %s", fp);
         s_nack (it, NULL, true, "malformed",
                 "gom messages are exactly one non-empty frame");
         self->nacks++;
@@ -492,9 +495,11 @@ hub_server_run (gom_config_t *cfg)
             else
                 s_store_batch (self);
             s_reply_all (self);
+            if (self->store)
+                hub_store_checkpoint (self->store, false);
         }
         else if (rc == 0 && self->store)
-            hub_store_checkpoint (self->store);
+            hub_store_checkpoint (self->store, true);
         int64_t now = gom_mono_ms ();
         if (now - self->last_log_ms >= 5000) {
             if (self->batches)

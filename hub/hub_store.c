@@ -93,6 +93,25 @@ s_prepare_all (hub_store_t *self)
                : -1;
 }
 
+//  True if both files already hold gom's schema (a read, no lock taken).
+static bool
+s_schema_ready (hub_store_t *self)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2 (
+            self->db,
+            "SELECT (SELECT count(*) FROM main.sqlite_master WHERE "
+            "name IN ('meta', 'reports', 'cells', 'texts', 'counters'))"
+            " + (SELECT count(*) FROM keys.sqlite_master WHERE "
+            "name IN ('agents', 'agent_units'))",
+            -1, &st, NULL) != SQLITE_OK)
+        return false;
+    bool ready =
+        sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0) == 7;
+    sqlite3_finalize (st);
+    return ready;
+}
+
 hub_store_t *
 hub_store_open (const char *db_path, const char *keys_path, bool create,
                 char *err, size_t errlen)
@@ -119,6 +138,13 @@ hub_store_open (const char *db_path, const char *keys_path, bool create,
     if (rc != SQLITE_DONE) {
         snprintf (err, errlen, "%s: %s", keys_path, sqlite3_errmsg (self->db));
         goto fail;
+    }
+    //  An existing hub needs no write here, so that the command line can
+    //  read while the hub is busy writing; only a new file gets the schema.
+    if (s_schema_ready (self)) {
+        self->db_id = gom_db_meta_get (self->db, "db_id");
+        if (self->db_id)
+            goto prepare;
     }
     if (gom_db_exec (self->db, "PRAGMA keys.journal_mode=WAL;"
                                "PRAGMA keys.synchronous=FULL;"
@@ -155,6 +181,9 @@ hub_store_open (const char *db_path, const char *keys_path, bool create,
                   sqlite3_errmsg (self->db));
         goto fail;
     }
+prepare:
+    gom_db_exec (self->db, "PRAGMA keys.synchronous=FULL;"
+                           "PRAGMA keys.wal_autocheckpoint=0;");
     if (s_prepare_all (self) != 0) {
         snprintf (err, errlen, "%s: %s", db_path, sqlite3_errmsg (self->db));
         goto fail;
@@ -585,9 +614,12 @@ hub_store_commit (hub_store_t *self)
 }
 
 void
-hub_store_checkpoint (hub_store_t *self)
+hub_store_checkpoint (hub_store_t *self, bool idle)
 {
-    if (self->writes_since_ckpt < 64)
+    //  When idle, after any write; under steady load, every 256 batches, so
+    //  that the WAL cannot grow without bound.
+    if (self->writes_since_ckpt == 0 ||
+        (!idle && self->writes_since_ckpt < 256))
         return;
     int log = 0, done = 0;
     sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_PASSIVE,

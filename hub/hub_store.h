@@ -64,8 +64,10 @@ void hub_store_count_nack (hub_store_t *self);
 //  the caller must reopen: PITFALLS.md 6, the connection may be in error).
 int hub_store_commit (hub_store_t *self);
 
-//  Runs a passive WAL checkpoint if the WAL has grown; cheap otherwise.
-void hub_store_checkpoint (hub_store_t *self);
+//  Runs a passive WAL checkpoint if there were writes since the last one
+//  (idle) or many of them (not idle); cheap otherwise. A passive checkpoint
+//  never waits for readers.
+void hub_store_checkpoint (hub_store_t *self, bool idle);
 
 //  Listings for the command line and, later, the dashboard. New references.
 json_t *hub_store_reports_json (hub_store_t *self);
