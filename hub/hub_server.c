@@ -214,13 +214,15 @@ s_store_batch (hub_t *self)
     int64_t now = gom_now_ms ();
     bool any = false;
     for (size_t i = 0; i < self->n_items; i++)
-        if (self->items [i].msg && !self->items [i].reply)
+        if (self->items [i].msg)
             any = true;
     if (!any)
         return;
     bool ok = hub_store_begin (self->store) == 0;
     for (size_t i = 0; ok && i < self->n_items; i++) {
         hub_item_t *it = &self->items [i];
+        if (it->msg && it->reply)
+            hub_store_count_nack (self->store);     //  refused on arrival
         if (!it->msg || it->reply)
             continue;
         Gom__Envelope *env = gom_wire_env (it->wire);

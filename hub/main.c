@@ -8,6 +8,7 @@
 
 #include <czmq.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <jansson.h>
 
 static const char *s_usage =
