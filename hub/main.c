@@ -287,6 +287,9 @@ main (int argc, char **argv)
         fputs (s_usage, stderr);
         return 2;
     }
+    //  Databases and configs are for the service's user and group only;
+    //  secret key files are made 0600 on their own.
+    umask (027);
     const char *cmd = argv [1];
     args_t a = { 0 };
     if (strcmp (cmd, "version") == 0 || strcmp (cmd, "--version") == 0) {
