@@ -20,12 +20,11 @@
 #include "agent_spool.h"
 #include "gom_db.h"
 #include "gom_keys.h"
+#include "gom_signals.h"
 #include "gom_util.h"
 #include "gom_wire.h"
 
 #include <czmq.h>
-#include <signal.h>
-#include <sys/signalfd.h>
 
 typedef struct {
     bool live;                  //  slot in use
@@ -709,15 +708,7 @@ agent_sender_run (agent_options_t *opt)
     char err [512];
     int status = 1;
 
-    sigset_t mask;
-    sigemptyset (&mask);
-    sigaddset (&mask, SIGINT);
-    sigaddset (&mask, SIGTERM);
-    sigaddset (&mask, SIGHUP);
-    pthread_sigmask (SIG_BLOCK, &mask, NULL);
-    signal (SIGPIPE, SIG_IGN);
-    self->sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    zsys_handler_set (NULL);
+    self->sigfd = gom_signals_open ();
 
     self->cert = gom_keys_load (opt->cert_path, err, sizeof err);
     if (!self->cert) {
@@ -753,14 +744,8 @@ agent_sender_run (agent_options_t *opt)
             zsys_error ("poll: %s", zmq_strerror (zmq_errno ()));
             break;
         }
-        if (items [0].revents & ZMQ_POLLIN) {
-            struct signalfd_siginfo si;
-            while (read (self->sigfd, &si, sizeof si) == sizeof si)
-                if (si.ssi_signo != SIGHUP) {
-                    zsys_info ("signal %d: stopping", (int)si.ssi_signo);
-                    stop = true;
-                }
-        }
+        if ((items [0].revents & ZMQ_POLLIN) && gom_signals_stop (self->sigfd))
+            stop = true;
         if (self->dealer) {
             s_monitor_events (self);
             if (self->dealer)

@@ -14,13 +14,12 @@
     receipt. */
 #include "hub_server.h"
 #include "gom_keys.h"
+#include "gom_signals.h"
 #include "gom_util.h"
 #include "gom_wire.h"
 #include "hub_store.h"
 
 #include <czmq.h>
-#include <signal.h>
-#include <sys/signalfd.h>
 
 #define ZAP_ENFORCE_DOMAIN 93  //  DRAFT in zmq.h, honoured by 4.3.4
 
@@ -222,7 +221,7 @@ s_store_batch (hub_t *self)
     for (size_t i = 0; ok && i < self->n_items; i++) {
         hub_item_t *it = &self->items [i];
         if (it->msg && it->reply)
-            hub_store_count_nack (self->store);     //  refused on arrival
+            hub_store_count_nack (self->store);  //  refused on arrival
         if (!it->msg || it->reply)
             continue;
         Gom__Envelope *env = gom_wire_env (it->wire);
@@ -377,15 +376,7 @@ hub_server_run (gom_config_t *cfg)
     //  Signals: blocked in every thread (czmq and libzmq threads inherit
     //  this mask) and read through a signalfd in the loop; czmq's own
     //  handler is switched off (PITFALLS.md 4).
-    sigset_t mask;
-    sigemptyset (&mask);
-    sigaddset (&mask, SIGINT);
-    sigaddset (&mask, SIGTERM);
-    sigaddset (&mask, SIGHUP);
-    pthread_sigmask (SIG_BLOCK, &mask, NULL);
-    signal (SIGPIPE, SIG_IGN);
-    self->sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    zsys_handler_set (NULL);
+    self->sigfd = gom_signals_open ();
     zsys_set_io_threads ((size_t)self->opt.io_threads);
 
     char *cert_path = gom_config_file (cfg, "cert", "hub.cert");
@@ -466,17 +457,8 @@ hub_server_run (gom_config_t *cfg)
             zsys_error ("poll: %s", zmq_strerror (zmq_errno ()));
             break;
         }
-        if (items [2].revents & ZMQ_POLLIN) {
-            struct signalfd_siginfo si;
-            while (read (self->sigfd, &si, sizeof si) == sizeof si) {
-                if (si.ssi_signo == SIGHUP)
-                    zsys_info ("SIGHUP: nothing to reload yet");
-                else {
-                    zsys_info ("signal %d: stopping", (int)si.ssi_signo);
-                    stop = true;
-                }
-            }
-        }
+        if ((items [2].revents & ZMQ_POLLIN) && gom_signals_stop (self->sigfd))
+            stop = true;
         //  ZAP first: a handshake waiting behind a long batch is a
         //  connection waiting to deliver.
         if (items [0].revents & ZMQ_POLLIN)

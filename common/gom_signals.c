@@ -1,0 +1,36 @@
+/*  gom_signals: see gom_signals.h. */
+#include "gom_signals.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+
+int
+gom_signals_open (void)
+{
+    sigset_t mask;
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGINT);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &mask, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    zsys_handler_set (NULL);
+    return signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int
+gom_signals_stop (int fd)
+{
+    int stop = 0;
+    struct signalfd_siginfo si;
+    while (read (fd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGHUP)
+            zsys_info ("SIGHUP: nothing to reload yet");
+        else {
+            zsys_info ("signal %d: stopping", (int)si.ssi_signo);
+            stop = 1;
+        }
+    }
+    return stop;
+}

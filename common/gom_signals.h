@@ -1,0 +1,16 @@
+/*  gom_signals: how both daemons take signals. SIGINT, SIGTERM and SIGHUP
+    are blocked in every thread (libzmq's and czmq's threads, made later,
+    inherit the mask) and read from a signalfd in the daemon's poll loop;
+    czmq's own handler, which would replace ours, is switched off; SIGPIPE
+    is ignored (PITFALLS.md 4). Call before the first czmq socket. */
+#ifndef GOM_SIGNALS_H
+#define GOM_SIGNALS_H
+
+//  Returns the signalfd to poll, or -1 (errno).
+int gom_signals_open (void);
+
+//  Reads what is waiting on fd: returns 1 if SIGINT or SIGTERM came (stop),
+//  else 0. SIGHUP is logged and otherwise ignored for now.
+int gom_signals_stop (int fd);
+
+#endif
