@@ -3,6 +3,8 @@
 #include "agent_outbox.h"
 #include "agent_sender.h"
 #include "gom_config.h"
+#include "gom_form.h"
+#include "gom_report.h"
 #include "gom_keys.h"
 #include "gom_util.h"
 
@@ -19,11 +21,12 @@ static const char *s_usage =
     "  submit  --config DIR/agent.cfg FILE...\n"
     "  status  --config DIR/agent.cfg [--json]\n"
     "  list    --config DIR/agent.cfg [--json]\n"
+    "  check   --form FORM.json REPORT...  (check reports offline)\n"
     "  version\n"
     "See docs/cli.md.\n";
 
 typedef struct {
-    const char *dir, *config, *hub, *hub_key, *units;
+    const char *dir, *config, *hub, *hub_key, *units, *form;
     bool json;
     int first_file;  //  index in argv of the first FILE
 } args_t;
@@ -49,6 +52,7 @@ s_parse (int argc, char **argv, args_t *a, bool files)
                                      { "hub-key", required_argument, 0, 'k' },
                                      { "unit", required_argument, 0, 'u' },
                                      { "json", no_argument, 0, 'j' },
+                                     { "form", required_argument, 0, 'f' },
                                      { 0, 0, 0, 0 } };
     int c;
     optind = 1;
@@ -60,6 +64,7 @@ s_parse (int argc, char **argv, args_t *a, bool files)
             case 'k': a->hub_key = optarg; break;
             case 'u': a->units = optarg; break;
             case 'j': a->json = true; break;
+            case 'f': a->form = optarg; break;
             default: return -1;
         }
     }
@@ -268,6 +273,41 @@ s_listing (args_t *a, bool list)
     return rc;
 }
 
+//  gom-agent check --form FORM.json REPORT...: the offline checks a commune
+//  officer gets, every problem on its own line naming the cell.
+static int
+s_check (args_t *a, int argc, char **argv)
+{
+    if (!a->form || a->first_file >= argc)
+        return s_fail ("usage: gom-agent check --form FORM.json REPORT...");
+    char err [600];
+    gom_form_t *form = gom_form_load (a->form, err, sizeof err);
+    if (!form)
+        return s_fail ("%s", err);
+    int rc = 0;
+    for (int i = a->first_file; i < argc; i++) {
+        Gom__Report *r = gom_report_from_json (argv [i], err, sizeof err);
+        if (!r) {
+            fprintf (stderr, "gom-agent: %s: %s\n", argv [i], err);
+            rc = 1;
+            continue;
+        }
+        size_t count = 0;
+        char *problems = gom_form_check_report (form, r, &count);
+        if (problems) {
+            fprintf (stderr, "gom-agent: %s: %zu problems:\n%s", argv [i],
+                     count, problems);
+            rc = 1;
+        }
+        else
+            printf ("ok: %s\n", argv [i]);
+        free (problems);
+        gom_report_free (&r);
+    }
+    gom_form_destroy (&form);
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -288,7 +328,7 @@ main (int argc, char **argv)
         fputs (s_usage, stdout);
         return 0;
     }
-    bool files = strcmp (cmd, "submit") == 0;
+    bool files = strcmp (cmd, "submit") == 0 || strcmp (cmd, "check") == 0;
     if (s_parse (argc - 1, argv + 1, &a, files) != 0) {
         fputs (s_usage, stderr);
         return 2;
@@ -297,6 +337,8 @@ main (int argc, char **argv)
         return s_init (&a);
     if (strcmp (cmd, "submit") == 0)
         return s_submit (&a, argc - 1, argv + 1);
+    if (strcmp (cmd, "check") == 0)
+        return s_check (&a, argc - 1, argv + 1);
     if (strcmp (cmd, "status") == 0)
         return s_listing (&a, false);
     if (strcmp (cmd, "list") == 0)

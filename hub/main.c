@@ -1,6 +1,7 @@
 /*  gom-hub: the provincial hub. A thin dispatcher over subcommands; the work
     is in hub_server (serving) and hub_store (the databases). */
 #include "gom_config.h"
+#include "gom_form.h"
 #include "gom_keys.h"
 #include "gom_util.h"
 #include "hub_server.h"
@@ -20,6 +21,7 @@ static const char *s_usage =
     "  reports --config DIR/hub.cfg [--json]\n"
     "  status  --config DIR/hub.cfg [--json]\n"
     "  agents  --config DIR/hub.cfg [--json]\n"
+    "  forms check FILE...      (check form definition files)\n"
     "  version\n"
     "See docs/cli.md.\n";
 
@@ -30,6 +32,7 @@ typedef struct {
     const char *units;
     const char *key;
     bool json;
+    int first_file;  //  index in argv of the first FILE
 } args_t;
 
 static int
@@ -45,7 +48,7 @@ s_fail (const char *fmt, ...)
 }
 
 static int
-s_parse (int argc, char **argv, args_t *a)
+s_parse (int argc, char **argv, args_t *a, bool files)
 {
     static struct option opts [] = { { "dir", required_argument, 0, 'd' },
                                      { "config", required_argument, 0, 'c' },
@@ -67,7 +70,8 @@ s_parse (int argc, char **argv, args_t *a)
             default: return -1;
         }
     }
-    if (optind < argc) {
+    a->first_file = optind;
+    if (!files && optind < argc) {
         fprintf (stderr, "gom-hub: unexpected argument '%s'\n", argv [optind]);
         return -1;
     }
@@ -280,6 +284,50 @@ s_listing (args_t *a, const char *what)
     return 0;
 }
 
+//  gom-hub forms check FILE...: loads each form file as the hub will, and
+//  says what it holds or, for a broken one, where and what is wrong.
+static int
+s_forms (args_t *a, int argc, char **argv)
+{
+    if (a->first_file >= argc || strcmp (argv [a->first_file], "check") != 0 ||
+        a->first_file + 1 >= argc)
+        return s_fail ("usage: gom-hub forms check FILE...");
+    int rc = 0;
+    json_t *list = json_array ();
+    for (int i = a->first_file + 1; i < argc; i++) {
+        char err [600];
+        gom_form_t *form = gom_form_load (argv [i], err, sizeof err);
+        if (!form) {
+            fprintf (stderr, "gom-hub: %s\n", err);
+            rc = 1;
+            continue;
+        }
+        json_array_append_new (
+            list, json_pack ("{s:s, s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:i}",
+                             "file", argv [i], "form", gom_form_code (form),
+                             "version", (int)gom_form_version (form), "title",
+                             gom_form_title (form), "period",
+                             gom_form_period_type (form), "cells",
+                             (int)gom_form_cell_count (form), "checks",
+                             (int)gom_form_check_count (form), "indicators",
+                             (int)gom_form_indicator_count (form), "texts",
+                             (int)gom_form_text_count (form)));
+        if (!a->json)
+            printf ("ok: %s: %s v%u (%s), %zu cells, %zu checks, %zu "
+                    "indicators, %zu texts\n",
+                    argv [i], gom_form_code (form), gom_form_version (form),
+                    gom_form_period_type (form), gom_form_cell_count (form),
+                    gom_form_check_count (form),
+                    gom_form_indicator_count (form),
+                    gom_form_text_count (form));
+        gom_form_destroy (&form);
+    }
+    if (a->json)
+        s_print_json (list);
+    json_decref (list);
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -300,12 +348,15 @@ main (int argc, char **argv)
         fputs (s_usage, stdout);
         return 0;
     }
-    if (s_parse (argc - 1, argv + 1, &a) != 0) {
+    bool files = strcmp (cmd, "forms") == 0;
+    if (s_parse (argc - 1, argv + 1, &a, files) != 0) {
         fputs (s_usage, stderr);
         return 2;
     }
     if (strcmp (cmd, "init") == 0)
         return s_init (&a);
+    if (strcmp (cmd, "forms") == 0)
+        return s_forms (&a, argc - 1, argv + 1);
     if (strcmp (cmd, "enroll") == 0)
         return s_enroll (&a, false);
     if (strcmp (cmd, "revoke") == 0)

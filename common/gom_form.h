@@ -1,0 +1,50 @@
+/*  gom_form: a form definition (docs/forms.md) loaded from its JSON file
+    and checked through, so that a form that loads is one gom can use:
+    every code valid and unique, every cell that a check or indicator names
+    exists, periods and deadlines well-formed. Errors name the file, the
+    place (JSON path, or line and column for a syntax error) and the fault.
+
+    A loaded form checks reports against itself: cells it has, whole
+    numbers at or above the floor, required cells and texts, sums and
+    part-of-whole rules. Every problem is reported, each on its own line,
+    naming the cell's code and its row and column labels, in Vietnamese and
+    English. */
+#ifndef GOM_FORM_H
+#define GOM_FORM_H
+
+#include "gom.pb-c.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _gom_form_t gom_form_t;
+
+//  Loads and validates path. NULL with err filled ("FILE: PLACE: fault").
+gom_form_t *gom_form_load (const char *path, char *err, size_t errlen);
+void gom_form_destroy (gom_form_t **self_p);
+
+const char *gom_form_code (gom_form_t *self);
+uint32_t gom_form_version (gom_form_t *self);
+const char *gom_form_title (gom_form_t *self);
+//  "half-year", "year" or "range".
+const char *gom_form_period_type (gom_form_t *self);
+size_t gom_form_cell_count (gom_form_t *self);
+size_t gom_form_check_count (gom_form_t *self);
+size_t gom_form_indicator_count (gom_form_t *self);
+size_t gom_form_text_count (gom_form_t *self);
+
+//  True if period is one this form is made for ("2026-H1", "2026",
+//  "2016-2020", as the period type says).
+bool gom_form_period_valid (gom_form_t *self, const char *period);
+
+//  The last instant (Unix ms) at which a report for period is on time: the
+//  end of the deadline day in Vietnam (UTC+7). -1 if period is not valid.
+int64_t gom_form_deadline_ms (gom_form_t *self, const char *period);
+
+//  Checks a report against the form. Returns NULL when it passes, else a
+//  malloc'd text of one problem per line (at most 50 lines); *count gets
+//  the number of problems.
+char *gom_form_check_report (gom_form_t *self, const Gom__Report *report,
+                             size_t *count);
+
+#endif
