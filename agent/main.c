@@ -236,8 +236,7 @@ s_listing (args_t *a, bool list)
         else if (list) {
             size_t i;
             json_t *r;
-            json_array_foreach (value, i, r)
-            {
+            json_array_foreach (value, i, r) {
                 json_t *receipt = json_object_get (r, "receipt");
                 json_t *reason = json_object_get (r, "reason");
                 printf ("%-8s %-12s %-10s %-10s r%-3" JSON_INTEGER_FORMAT " %s",
@@ -258,8 +257,7 @@ s_listing (args_t *a, bool list)
         else {
             const char *k;
             json_t *v;
-            json_object_foreach (value, k, v)
-            {
+            json_object_foreach (value, k, v) {
                 char *s = json_dumps (v, JSON_ENCODE_ANY);
                 printf ("%-20s %s\n", k, s);
                 free (s);

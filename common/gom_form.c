@@ -182,8 +182,7 @@ s_col_label (json_t *section_cols, const char *code)
 {
     size_t i;
     json_t *c;
-    json_array_foreach (section_cols, i, c)
-    {
+    json_array_foreach (section_cols, i, c) {
         const char *cc = s_str (c, "code");
         if (cc && strcmp (cc, code) == 0)
             return s_str (c, "label");
@@ -216,8 +215,7 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
     }
     size_t ci;
     json_t *col;
-    json_array_foreach (cols, ci, col)
-    {
+    json_array_foreach (cols, ci, col) {
         char w [240];
         snprintf (w, sizeof w, "%s.columns[%zu]", where, ci);
         if (!json_is_object (col) || !s_code (ctx, col, "code", w))
@@ -234,8 +232,7 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
         return s_fail (ctx, where, "\"rows\" must be a non-empty list");
     size_t ri;
     json_t *row;
-    json_array_foreach (rows, ri, row)
-    {
+    json_array_foreach (rows, ri, row) {
         char w [240];
         snprintf (w, sizeof w, "%s.rows[%zu]", where, ri);
         if (!json_is_object (row))
@@ -259,17 +256,16 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
             sec_required || json_is_true (json_object_get (row, "required"));
         size_t k;
         json_t *rc;
-        json_array_foreach (rcols, k, rc)
-        {
+        json_array_foreach (rcols, k, rc) {
             const char *cc = s_col_code (rc);
             if (!cc)
                 return s_fail (ctx, w, "columns[%zu] is not a column code", k);
             bool known = false;
             size_t cj;
             json_t *sc;
-            json_array_foreach (cols, cj,
-                                sc) if (strcmp (s_col_code (sc), cc) == 0)
-                known = true;
+            json_array_foreach (cols, cj, sc)
+                if (strcmp (s_col_code (sc), cc) == 0)
+                    known = true;
             if (!known)
                 return s_fail (ctx, w, "column %s is not one of section %s's",
                                cc, s_str (sec, "code"));
@@ -283,8 +279,7 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
     json_t *sums = json_object_get (sec, "sum_columns");
     if (sums && !json_is_object (sums))
         return s_fail (ctx, where, "\"sum_columns\" must be an object");
-    json_array_foreach (rows, ri, row)
-    {
+    json_array_foreach (rows, ri, row) {
         const char *rcode = s_str (row, "code");
         if (!rcode)
             continue;
@@ -296,8 +291,7 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
                 return s_fail (ctx, w, "\"le\" must name a row");
             size_t matched = 0, k;
             json_t *rc;
-            json_array_foreach (s_row_columns (row, cols), k, rc)
-            {
+            json_array_foreach (s_row_columns (row, cols), k, rc) {
                 char a [2 * GOM_CODE_MAX + 2], b [2 * GOM_CODE_MAX + 2];
                 snprintf (a, sizeof a, "%s.%s", rcode, s_col_code (rc));
                 snprintf (b, sizeof b, "%s.%s", json_string_value (le),
@@ -317,8 +311,9 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
         }
         const char *total;
         json_t *parts;
-        json_object_foreach (sums ? sums : json_object (), total, parts)
-        {
+        if (!sums)
+            continue;
+        json_object_foreach (sums, total, parts) {
             if (!json_is_array (parts) || json_array_size (parts) < 2)
                 return s_fail (ctx, where,
                                "sum_columns.%s must list two or more columns",
@@ -329,8 +324,7 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
             bool all = ti != SIZE_MAX;
             size_t pi;
             json_t *p;
-            json_array_foreach (parts, pi, p)
-            {
+            json_array_foreach (parts, pi, p) {
                 char c [2 * GOM_CODE_MAX + 2];
                 snprintf (c, sizeof c, "%s.%s", rcode,
                           json_is_string (p) ? json_string_value (p) : "");
@@ -341,8 +335,7 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
                 continue;  //  this row lacks one of the columns
             check_t *chk =
                 s_add_check (self, CHECK_SUM, ti, json_array_size (parts));
-            json_array_foreach (parts, pi, p)
-            {
+            json_array_foreach (parts, pi, p) {
                 char c [2 * GOM_CODE_MAX + 2];
                 snprintf (c, sizeof c, "%s.%s", rcode, json_string_value (p));
                 chk->others [pi] = s_cell (self, c);
@@ -360,8 +353,7 @@ s_checks (gom_form_t *self, ctx_t *ctx, json_t *checks)
         return s_fail (ctx, "checks", "must be a list");
     size_t i;
     json_t *c;
-    json_array_foreach (checks, i, c)
-    {
+    json_array_foreach (checks, i, c) {
         char w [64];
         snprintf (w, sizeof w, "checks[%zu]", i);
         const char *type = s_str (c, "type");
@@ -389,8 +381,7 @@ s_checks (gom_form_t *self, ctx_t *ctx, json_t *checks)
                                         a, json_array_size (list));
             size_t k;
             json_t *v;
-            json_array_foreach (list, k, v)
-            {
+            json_array_foreach (list, k, v) {
                 chk->others [k] = s_cell_ref (self, ctx, v, w);
                 if (ctx->failed)
                     return;
@@ -415,8 +406,7 @@ s_cell_list (gom_form_t *self, ctx_t *ctx, json_t *list, size_t *n,
     size_t *out = calloc (json_array_size (list), sizeof (size_t));
     size_t k;
     json_t *v;
-    json_array_foreach (list, k, v)
-    {
+    json_array_foreach (list, k, v) {
         out [k] = s_cell_ref (self, ctx, v, where);
     }
     *n = json_array_size (list);
@@ -434,8 +424,7 @@ s_indicators (gom_form_t *self, ctx_t *ctx, json_t *list)
         calloc (json_array_size (list) + 1, sizeof (indicator_t));
     size_t i;
     json_t *o;
-    json_array_foreach (list, i, o)
-    {
+    json_array_foreach (list, i, o) {
         char w [64];
         snprintf (w, sizeof w, "indicators[%zu]", i);
         const char *code = s_code (ctx, o, "code", w);
@@ -488,8 +477,7 @@ s_texts (gom_form_t *self, ctx_t *ctx, json_t *list)
     self->texts = calloc (json_array_size (list) + 1, sizeof (text_t));
     size_t i;
     json_t *o;
-    json_array_foreach (list, i, o)
-    {
+    json_array_foreach (list, i, o) {
         char w [64];
         snprintf (w, sizeof w, "texts[%zu]", i);
         const char *code = s_code (ctx, o, "code", w);
@@ -537,8 +525,7 @@ s_period (gom_form_t *self, ctx_t *ctx, json_t *root)
         self->periods = calloc (json_array_size (list) + 1, sizeof (char *));
         size_t i;
         json_t *p;
-        json_array_foreach (list, i, p)
-        {
+        json_array_foreach (list, i, p) {
             int a, b;
             char tail;
             if (!json_is_string (p) || strlen (json_string_value (p)) != 9 ||
@@ -630,8 +617,7 @@ gom_form_load (const char *path, char *err, size_t errlen)
         s_fail (&ctx, "sections", "must be a non-empty list");
     size_t i;
     json_t *sec;
-    json_array_foreach (sections, i, sec)
-    {
+    json_array_foreach (sections, i, sec) {
         if (ctx.failed)
             break;
         s_section (self, &ctx, sec, i);

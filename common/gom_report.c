@@ -57,8 +57,7 @@ gom_report_from_json (const char *path, char *err, size_t errlen)
     }
     const char *key;
     json_t *value;
-    json_object_foreach (root, key, value)
-    {
+    json_object_foreach (root, key, value) {
         if (strcmp (key, "unit") && strcmp (key, "form") &&
             strcmp (key, "period") && strcmp (key, "revision") &&
             strcmp (key, "cells") && strcmp (key, "texts") &&
@@ -113,8 +112,7 @@ gom_report_from_json (const char *path, char *err, size_t errlen)
     }
     if (cells && json_object_size (cells)) {
         report->cells = calloc (json_object_size (cells), sizeof (Gom__Cell *));
-        json_object_foreach (cells, key, value)
-        {
+        json_object_foreach (cells, key, value) {
             if (!gom_code_valid (key)) {
                 snprintf (err, errlen, "cell \"%.80s\": not a valid code", key);
                 goto fail;
@@ -152,8 +150,7 @@ gom_report_from_json (const char *path, char *err, size_t errlen)
     }
     if (texts && json_object_size (texts)) {
         report->texts = calloc (json_object_size (texts), sizeof (Gom__Text *));
-        json_object_foreach (texts, key, value)
-        {
+        json_object_foreach (texts, key, value) {
             if (!gom_code_valid (key)) {
                 snprintf (err, errlen, "text \"%.80s\": not a valid code", key);
                 goto fail;

@@ -240,8 +240,7 @@ s_listing (args_t *a, const char *what)
         json_t *r;
         printf ("%-8s %-12s %-10s %-10s %-4s %-32s %s\n", "receipt", "unit",
                 "form", "period", "rev", "report_id", "received");
-        json_array_foreach (value, i, r)
-        {
+        json_array_foreach (value, i, r) {
             printf ("%-8" JSON_INTEGER_FORMAT
                     " %-12s %-10s %-10s %-4" JSON_INTEGER_FORMAT " %-32s %s\n",
                     json_integer_value (json_object_get (r, "receipt")),
@@ -257,8 +256,7 @@ s_listing (args_t *a, const char *what)
     else if (strcmp (what, "status") == 0) {
         const char *k;
         json_t *v;
-        json_object_foreach (value, k, v)
-        {
+        json_object_foreach (value, k, v) {
             char *s = json_dumps (v, JSON_ENCODE_ANY);
             printf ("%-18s %s\n", k, s);
             free (s);
@@ -267,8 +265,7 @@ s_listing (args_t *a, const char *what)
     else {
         size_t i;
         json_t *r;
-        json_array_foreach (value, i, r)
-        {
+        json_array_foreach (value, i, r) {
             char *units = json_dumps (json_object_get (r, "units"), 0);
             json_t *seen = json_object_get (r, "last_seen_at");
             json_t *rev = json_object_get (r, "revoked_at");
