@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
-      libsqlite3-dev sqlite3 libjansson-dev python3 iproute2 clang-format)
+      libsqlite3-dev sqlite3 libjansson-dev libcsv-dev python3 iproute2
+      iptables clang-format)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
