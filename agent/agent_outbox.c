@@ -1,6 +1,7 @@
 /*  agent_outbox: see agent_outbox.h. */
 #include "agent_outbox.h"
 #include "gom_db.h"
+#include "gom_form.h"
 #include "gom_report.h"
 #include "gom_util.h"
 
@@ -87,7 +88,8 @@ s_unit_allowed (char **units, const char *unit)
 
 outbox_take_t
 agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
-                        int64_t max_bytes, char *line, size_t linelen)
+                        int64_t max_bytes, const char *forms_dir, char *line,
+                        size_t linelen)
 {
     char err [400];
     Gom__Report *r = gom_report_from_json (path, err, sizeof err);
@@ -108,6 +110,40 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
                   list);
         goto done;
     }
+    //  The form's own checks, offline, when the hub has sent us the form.
+    char checked [200];
+    char ferr [300];
+    gom_form_t *form = forms_dir
+                           ? gom_form_find (forms_dir, r->form, r->form_version,
+                                            ferr, sizeof ferr)
+                           : NULL;
+    if (form) {
+        size_t count = 0;
+        char *problems = gom_form_check_report (form, r, &count);
+        if (problems) {
+            size_t n = strlen (problems);
+            if (n && problems [n - 1] == '\n')
+                problems [n - 1] = 0;
+            snprintf (line, linelen, "%zu problem%s against form %s v%u:\n%s",
+                      count, count == 1 ? "" : "s", gom_form_code (form),
+                      gom_form_version (form), problems);
+            free (problems);
+            gom_form_destroy (&form);
+            goto done;
+        }
+        r->form_version = gom_form_version (form);
+        snprintf (checked, sizeof checked, "(checked against form %s v%u)",
+                  gom_form_code (form), gom_form_version (form));
+        gom_form_destroy (&form);
+    }
+    else if (r->form_version && forms_dir)
+        snprintf (checked, sizeof checked,
+                  "(not checked: form %s v%u not received from the hub yet)",
+                  r->form, r->form_version);
+    else
+        snprintf (checked, sizeof checked,
+                  "(not checked: form %s not received from the hub yet)",
+                  r->form);
     uint8_t id [GOM_ID_BYTES];
     if (gom_random (id, sizeof id) != 0) {
         snprintf (line, linelen, "no random source: %s", strerror (errno));
@@ -221,8 +257,8 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
     }
     char hex [2 * GOM_ID_BYTES + 1];
     gom_hex (id, GOM_ID_BYTES, hex);
-    snprintf (line, linelen, "%s %s %s r%u %s", r->unit, r->form, r->period,
-              r->revision, hex);
+    snprintf (line, linelen, "%s %s %s r%u %s %s", r->unit, r->form, r->period,
+              r->revision, hex, checked);
     result = OUTBOX_QUEUED;
 done:
     free (content);

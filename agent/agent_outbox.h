@@ -31,11 +31,15 @@ void agent_outbox_destroy (agent_outbox_t **self_p);
 sqlite3 *agent_outbox_db (agent_outbox_t *self);
 
 //  Reads a report file, checks it (units: the agent's units; max_bytes:
-//  the largest packed report) and queues it. line gets the one-line answer
-//  for a person: "<unit> <form> <period> r<rev> <report_id>" or the reason.
+//  the largest packed report; forms_dir: the forms cached from the hub, if
+//  the report's form is there, every check of it) and queues it. line gets
+//  the answer for a person: "<unit> <form> <period> r<rev> <report_id>"
+//  and whether it was checked against a form, or the reasons it was not
+//  taken, one per line.
 outbox_take_t agent_outbox_take_file (agent_outbox_t *self, const char *path,
                                       char **units, int64_t max_bytes,
-                                      char *line, size_t linelen);
+                                      const char *forms_dir, char *line,
+                                      size_t linelen);
 
 //  Listings for `status` and `list`. New references.
 json_t *agent_outbox_status_json (agent_outbox_t *self);

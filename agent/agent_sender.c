@@ -19,12 +19,14 @@
 #include "agent_outbox.h"
 #include "agent_spool.h"
 #include "gom_db.h"
+#include "gom_form.h"
 #include "gom_keys.h"
 #include "gom_signals.h"
 #include "gom_util.h"
 #include "gom_wire.h"
 
 #include <czmq.h>
+#include <dirent.h>
 
 typedef struct {
     bool live;                  //  slot in use
@@ -97,6 +99,7 @@ agent_options_load (gom_config_t *cfg, agent_options_t *o, char *err,
     o->outbox_path = gom_config_file (cfg, "outbox", "outbox.db");
     o->cert_path = gom_config_file (cfg, "cert", "agent.cert");
     o->spool_dir = gom_config_file (cfg, "spool", "spool");
+    o->forms_dir = gom_config_file (cfg, "forms", "forms");
     if (gom_config_int (cfg, "window", 64, 1, 1024, &o->window, err, errlen) ||
         gom_config_int (cfg, "resend_min_ms", 2000, 10, 3600000,
                         &o->resend_min_ms, err, errlen) ||
@@ -135,7 +138,8 @@ agent_options_free (agent_options_t *o)
     free (o->outbox_path);
     free (o->cert_path);
     free (o->spool_dir);
-    o->outbox_path = o->cert_path = o->spool_dir = NULL;
+    free (o->forms_dir);
+    o->outbox_path = o->cert_path = o->spool_dir = o->forms_dir = NULL;
 }
 
 //  --- Outbox writes, gathered per loop turn --------------------------------
@@ -398,6 +402,30 @@ s_send_hello (agent_t *self)
     sqlite3_finalize (st);
     char *last_id = gom_db_meta_get (self->db, "hub_db_id");
     hello.last_hub_db_id = last_id ? last_id : (char *)"";
+    //  The forms we hold, so that the hub sends only what we lack.
+    Gom__FormRef refs [256];
+    Gom__FormRef *ref_ptrs [256];
+    char codes [256][GOM_CODE_MAX + 1];
+    DIR *dir = opendir (self->opt->forms_dir);
+    struct dirent *e;
+    while (dir && (e = readdir (dir)) && hello.n_forms < 256) {
+        unsigned version;
+        char *dot = strstr (e->d_name, ".v");
+        if (e->d_name [0] == '.' || !dot ||
+            (size_t)(dot - e->d_name) > GOM_CODE_MAX ||
+            sscanf (dot, ".v%u.json", &version) != 1)
+            continue;
+        size_t i = hello.n_forms++;
+        snprintf (codes [i], sizeof codes [i], "%.*s", (int)(dot - e->d_name),
+                  e->d_name);
+        gom__form_ref__init (&refs [i]);
+        refs [i].code = codes [i];
+        refs [i].version = version;
+        ref_ptrs [i] = &refs [i];
+    }
+    if (dir)
+        closedir (dir);
+    hello.forms = ref_ptrs;
     Gom__Envelope env = GOM__ENVELOPE__INIT;
     env.body_case = GOM__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
@@ -526,6 +554,36 @@ s_on_nack (agent_t *self, Gom__Nack *nack)
     }
 }
 
+//  A form from the hub: kept only if it loads, under CODE.vVERSION.json,
+//  written atomically so that `submit` never reads half a file.
+static void
+s_on_form (agent_t *self, Gom__Form *f)
+{
+    char err [600], name [200];
+    snprintf (name, sizeof name, "form %s v%u from the hub", f->code,
+              f->version);
+    gom_form_t *form =
+        gom_form_parse ((const char *)f->definition.data, f->definition.len,
+                        name, err, sizeof err);
+    if (!form || strcmp (gom_form_code (form), f->code) != 0 ||
+        gom_form_version (form) != f->version || !gom_code_valid (f->code)) {
+        zsys_error ("%s",
+                    form ? "form from the hub does not match its name" : err);
+        gom_form_destroy (&form);
+        return;
+    }
+    gom_form_destroy (&form);
+    gom_mkdir_p (self->opt->forms_dir, 0750);
+    char path [4200];
+    snprintf (path, sizeof path, "%s/%s.v%u.json", self->opt->forms_dir,
+              f->code, f->version);
+    if (gom_write_file (path, f->definition.data, f->definition.len, 0640,
+                        false) != 0)
+        zsys_error ("%s: %s", path, strerror (errno));
+    else
+        zsys_info ("received form %s version %u", f->code, f->version);
+}
+
 static void
 s_receive (agent_t *self)
 {
@@ -553,6 +611,8 @@ s_receive (agent_t *self)
             s_on_ack (self, env->ack);
         else if (env->body_case == GOM__ENVELOPE__BODY_NACK)
             s_on_nack (self, env->nack);
+        else if (env->body_case == GOM__ENVELOPE__BODY_FORM)
+            s_on_form (self, env->form);
         gom_wire_msg_destroy (&wire);
         zmsg_destroy (&msg);
     }

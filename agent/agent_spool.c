@@ -62,9 +62,10 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt)
             free (path);
             continue;
         }
-        char line [600];
+        char line [4096];
         outbox_take_t taken = agent_outbox_take_file (
-            outbox, path, opt->units, opt->max_report_bytes, line, sizeof line);
+            outbox, path, opt->units, opt->max_report_bytes, opt->forms_dir,
+            line, sizeof line);
         if (taken == OUTBOX_REFUSED) {
             zsys_warning ("spool: %s refused: %s", name, line);
             char *dest = s_move (path, rejected, name);
@@ -72,7 +73,7 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt)
                 char reason_path [4200];
                 snprintf (reason_path, sizeof reason_path, "%s.reason.txt",
                           dest);
-                char text [1200];
+                char text [4400];
                 snprintf (text, sizeof text, "%s: %s\n", name, line);
                 gom_write_file (reason_path, text, strlen (text), 0644, false);
                 free (dest);

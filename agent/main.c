@@ -126,6 +126,8 @@ s_init (args_t *a)
     gom_mkdir_p (sub, 0750);
     snprintf (sub, sizeof sub, "%s/rejected", spool);
     gom_mkdir_p (sub, 0750);
+    snprintf (sub, sizeof sub, "%s/forms", a->dir);
+    gom_mkdir_p (sub, 0750);
     char text [2048];
     snprintf (text, sizeof text,
               "#   gom agent configuration (ZPL). Paths are relative to this "
@@ -137,7 +139,8 @@ s_init (args_t *a)
               "    units = \"%s\"\n"
               "    outbox = \"outbox.db\"\n"
               "    cert = \"agent.cert\"\n"
-              "    spool = \"spool\"\n",
+              "    spool = \"spool\"\n"
+              "    forms = \"forms\"\n",
               a->hub, a->hub_key, a->units);
     if (gom_write_file (cfg, text, strlen (text), 0640, true) != 0) {
         s_fail ("%s: %s", cfg, strerror (errno));
@@ -192,9 +195,10 @@ s_submit (args_t *a, int argc, char **argv)
         goto done;
     }
     for (int i = a->first_file; i < argc; i++) {
-        char line [700];
+        char line [4096];
         outbox_take_t taken = agent_outbox_take_file (
-            box, argv [i], opt.units, opt.max_report_bytes, line, sizeof line);
+            box, argv [i], opt.units, opt.max_report_bytes, opt.forms_dir, line,
+            sizeof line);
         if (taken == OUTBOX_QUEUED)
             printf ("queued: %s %s\n", argv [i], line);
         else if (taken == OUTBOX_SAME)
@@ -316,6 +320,9 @@ main (int argc, char **argv)
     //  Databases and configs are for the service's user and group only;
     //  secret key files are made 0600 on their own.
     umask (027);
+    //  One line per event, on standard error (czmq logs to stdout by
+    //  default), so that stdout carries only what the command answers.
+    zsys_set_logstream (stderr);
     const char *cmd = argv [1];
     args_t a = { 0 };
     if (strcmp (cmd, "version") == 0 || strcmp (cmd, "--version") == 0) {

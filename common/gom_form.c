@@ -6,6 +6,7 @@
 
 #include <czmq.h>
 #include <jansson.h>
+#include <dirent.h>
 #include <stdarg.h>
 
 typedef struct {
@@ -576,10 +577,12 @@ s_period (gom_form_t *self, ctx_t *ctx, json_t *root)
         return s_fail (ctx, "deadline", "a range form needs a fixed \"date\"");
 }
 
+static gom_form_t *s_build (json_t *root, const char *path, char *err,
+                            size_t errlen);
+
 gom_form_t *
 gom_form_load (const char *path, char *err, size_t errlen)
 {
-    ctx_t ctx = { path, err, errlen, false };
     json_error_t jerr;
     json_t *root = json_load_file (path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -587,6 +590,61 @@ gom_form_load (const char *path, char *err, size_t errlen)
                   jerr.column, jerr.text);
         return NULL;
     }
+    return s_build (root, path, err, errlen);
+}
+
+gom_form_t *
+gom_form_parse (const char *text, size_t len, const char *name, char *err,
+                size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb (text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        snprintf (err, errlen, "%s: line %d column %d: %s", name, jerr.line,
+                  jerr.column, jerr.text);
+        return NULL;
+    }
+    return s_build (root, name, err, errlen);
+}
+
+gom_form_t *
+gom_form_find (const char *dir, const char *code, uint32_t version, char *err,
+               size_t errlen)
+{
+    if (version == 0) {
+        //  The highest version cached: CODE.vN.json with the largest N.
+        DIR *d = opendir (dir);
+        struct dirent *e;
+        size_t prefix = strlen (code);
+        while (d && (e = readdir (d))) {
+            unsigned v;
+            char tail [8];
+            if (strncmp (e->d_name, code, prefix) == 0 &&
+                sscanf (e->d_name + prefix, ".v%u%7s", &v, tail) == 2 &&
+                strcmp (tail, ".json") == 0 && v > version)
+                version = v;
+        }
+        if (d)
+            closedir (d);
+        if (version == 0) {
+            snprintf (err, errlen, "form %s is not in %s", code, dir);
+            return NULL;
+        }
+    }
+    char path [4096];
+    snprintf (path, sizeof path, "%s/%s.v%u.json", dir, code, version);
+    if (access (path, R_OK) != 0) {
+        snprintf (err, errlen, "form %s version %u is not in %s", code, version,
+                  dir);
+        return NULL;
+    }
+    return gom_form_load (path, err, errlen);
+}
+
+static gom_form_t *
+s_build (json_t *root, const char *path, char *err, size_t errlen)
+{
+    ctx_t ctx = { path, err, errlen, false };
     gom_form_t *self = calloc (1, sizeof *self);
     assert (self);
     self->cell_index = zhashx_new ();

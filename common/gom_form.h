@@ -21,6 +21,15 @@ typedef struct _gom_form_t gom_form_t;
 
 //  Loads and validates path. NULL with err filled ("FILE: PLACE: fault").
 gom_form_t *gom_form_load (const char *path, char *err, size_t errlen);
+
+//  The same from JSON text in memory; name stands for the file in errors.
+gom_form_t *gom_form_parse (const char *text, size_t len, const char *name,
+                            char *err, size_t errlen);
+
+//  In a folder of cached forms named CODE.vVERSION.json, loads form code at
+//  version (0: the highest there). NULL if none (err says why).
+gom_form_t *gom_form_find (const char *dir, const char *code, uint32_t version,
+                           char *err, size_t errlen);
 void gom_form_destroy (gom_form_t **self_p);
 
 const char *gom_form_code (gom_form_t *self);

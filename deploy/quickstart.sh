@@ -33,6 +33,9 @@ stop_all
 rm -rf "$demo"
 mkdir -p "$demo"
 hub_key=$("$hub" init --dir "$demo/hub" --endpoint "tcp://127.0.0.1:$port" | sed -n 's/^hub-key: //p')
+# The seed documents' forms and a sample unit tree (codes are illustrative).
+cp "$top"/deploy/forms/*.json "$demo/hub/forms/"
+cp "$top/deploy/units-ha-tinh-sample.csv" "$demo/hub/units.csv"
 echo "hub:   $demo/hub (key $hub_key)"
 
 units=(18073 18076 18079)

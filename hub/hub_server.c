@@ -17,6 +17,7 @@
 #include "gom_signals.h"
 #include "gom_util.h"
 #include "gom_wire.h"
+#include "hub_catalog.h"
 #include "hub_store.h"
 
 #include <czmq.h>
@@ -52,6 +53,7 @@ typedef struct {
     gom_config_t *cfg;
     hub_options_t opt;
     hub_store_t *store;
+    hub_catalog_t *catalog;  //  form pack and unit tree
     char *db_path;
     char *keys_path;
     zsock_t *router;
@@ -234,7 +236,7 @@ s_store_batch (hub_t *self)
         }
         else
             hub_store_report (self->store, it->key, env->report, now,
-                              &it->result);
+                              hub_catalog_validate, self->catalog, &it->result);
     }
     if (ok && hub_store_commit (self->store) != 0)
         ok = false;
@@ -311,6 +313,38 @@ s_store_batch (hub_t *self)
     self->batches++;
 }
 
+typedef struct {
+    hub_t *hub;
+    zframe_t *id;  //  routing id of the agent
+} offer_t;
+
+//  Sends one Form message; the agent caches it and checks reports with it.
+static void
+s_send_form (void *arg, const char *code, uint32_t version, const char *text,
+             size_t len)
+{
+    offer_t *o = arg;
+    Gom__Form form = GOM__FORM__INIT;
+    form.code = (char *)code;
+    form.version = version;
+    form.definition.data = (uint8_t *)text;
+    form.definition.len = len;
+    Gom__Envelope env = GOM__ENVELOPE__INIT;
+    env.body_case = GOM__ENVELOPE__BODY_FORM;
+    env.form = &form;
+    size_t n = 0;
+    uint8_t *buf = gom_wire_encode (&env, &n);
+    zmsg_t *out = zmsg_new ();
+    zframe_t *id = zframe_dup (o->id);
+    zmsg_append (out, &id);
+    zmsg_addmem (out, buf, n);
+    free (buf);
+    if (zmsg_send (&out, o->hub->router) != 0) {
+        zmsg_destroy (&out);
+        o->hub->dropped_replies++;
+    }
+}
+
 static void
 s_reply_all (hub_t *self)
 {
@@ -329,6 +363,12 @@ s_reply_all (hub_t *self)
             if (zmsg_send (&out, self->router) != 0) {
                 zmsg_destroy (&out);
                 self->dropped_replies++;
+            }
+            else if (it->out.body_case == GOM__ENVELOPE__BODY_WELCOME) {
+                offer_t offer = { self, zmsg_first (it->msg) };
+                hub_catalog_offer (self->catalog,
+                                   gom_wire_env (it->wire)->hello, s_send_form,
+                                   &offer);
             }
         }
         gom_strv_free (&it->units);
@@ -388,6 +428,24 @@ hub_server_run (gom_config_t *cfg)
         zsys_error ("%s", err);
         goto done;
     }
+    char *forms_dir = gom_config_file (cfg, "forms", "forms");
+    char *units_path = gom_config_file (cfg, "units", "units.csv");
+    self->catalog = hub_catalog_load (forms_dir, units_path, err, sizeof err);
+    if (self->catalog)
+        zsys_info ("catalog: %zu forms from %s; %zu units from %s",
+                   hub_catalog_form_count (self->catalog), forms_dir,
+                   hub_catalog_unit_count (self->catalog),
+                   hub_catalog_unit_count (self->catalog) ? units_path
+                                                          : "(no tree)");
+    free (forms_dir);
+    free (units_path);
+    if (!self->catalog) {
+        zsys_error ("refusing to start: %s", err);
+        goto done;
+    }
+    if (hub_catalog_form_count (self->catalog) == 0)
+        zsys_warning ("catalog: no form pack: reports are not checked "
+                      "against forms");
     bool fresh = access (self->db_path, F_OK) != 0;
     self->store =
         hub_store_open (self->db_path, self->keys_path, true, err, sizeof err);
@@ -503,6 +561,7 @@ done:
     zsock_destroy (&self->router);
     zsock_destroy (&self->zap);
     hub_store_destroy (&self->store);
+    hub_catalog_destroy (&self->catalog);
     free (self->items);
     free (cert_path);
     free (self->db_path);

@@ -346,7 +346,8 @@ hub_store_count_nack (hub_store_t *self)
 
 void
 hub_store_report (hub_store_t *self, const char *key, const Gom__Report *r,
-                  int64_t now_ms, hub_result_t *res)
+                  int64_t now_ms, hub_validate_fn *validate, void *validate_arg,
+                  hub_result_t *res)
 {
     assert (self->in_batch);
     memset (res, 0, sizeof *res);
@@ -480,7 +481,18 @@ hub_store_report (hub_store_t *self, const char *key, const Gom__Report *r,
         s_storage_failed (self, res, "natural key lookup");
         return;
     }
-    //  New: store it, its cells and its texts.
+    //  New: check it against its form and the unit tree, then store it,
+    //  its cells and its texts.
+    if (validate && !validate (validate_arg, r, res)) {
+        free (content);
+        self->pending_nacks++;
+        char fp [16];
+        gom_key_fingerprint (key, fp, sizeof fp);
+        zsys_warning ("store: refused %s %s %s r%u from key %s: %s: %s",
+                      r->unit, r->form, r->period, r->revision, fp, res->code,
+                      res->reason);
+        return;
+    }
     st = self->insert;
     sqlite3_reset (st);
     sqlite3_bind_blob (st, 1, r->report_id.data, (int)r->report_id.len,

@@ -28,7 +28,7 @@ typedef struct {
     bool duplicate;         //  ACK: stored before this message
     bool permanent;         //  NACK: never retry as is
     char code [24];         //  NACK: machine-readable reason
-    char reason [256];      //  NACK: for a person
+    char reason [4096];     //  NACK: for a person
     uint32_t use_revision;  //  NACK conflict: next free revision
 } hub_result_t;
 
@@ -49,10 +49,17 @@ int hub_store_enroll (hub_store_t *self, const char *key, char **units,
 int hub_store_revoke (hub_store_t *self, const char *key, char *err,
                       size_t errlen);
 
-//  Batch writing; see the top of this file.
+//  Checks a report the store has not seen (after the duplicate and conflict
+//  lookups, so that a resend of a stored report is always acknowledged):
+//  true to store it, or false with res filled as a NACK.
+typedef bool (hub_validate_fn) (void *arg, const Gom__Report *report,
+                                hub_result_t *res);
+
+//  Batch writing; see the top of this file. validate may be NULL.
 int hub_store_begin (hub_store_t *self);
 void hub_store_report (hub_store_t *self, const char *key,
                        const Gom__Report *report, int64_t now_ms,
+                       hub_validate_fn *validate, void *validate_arg,
                        hub_result_t *result);
 //  Records a hello; fills *units (NULL-terminated; free with
 //  gom_strv_free) with the key's enrolled units.

@@ -107,6 +107,9 @@ s_init (args_t *a)
         s_fail ("%s", err);
         goto done;
     }
+    char *forms = gom_path_join (a->dir, "forms");
+    gom_mkdir_p (forms, 0750);
+    free (forms);
     hub_store_destroy (&store);
     char text [2048];
     snprintf (text, sizeof text,
@@ -122,7 +125,9 @@ s_init (args_t *a)
               "    batch_max = 512\n"
               "    heartbeat_ivl_ms = 10000\n"
               "    heartbeat_timeout_ms = 30000\n"
-              "    handshake_ivl_ms = 10000\n",
+              "    handshake_ivl_ms = 10000\n"
+              "    forms = \"forms\"\n"
+              "    units = \"units.csv\"\n",
               endpoint);
     if (gom_write_file (cfg, text, strlen (text), 0640, true) != 0) {
         s_fail ("%s: %s", cfg, strerror (errno));
@@ -335,6 +340,9 @@ main (int argc, char **argv)
     //  Databases and configs are for the service's user and group only;
     //  secret key files are made 0600 on their own.
     umask (027);
+    //  One line per event, on standard error (czmq logs to stdout by
+    //  default), so that stdout carries only what the command answers.
+    zsys_set_logstream (stderr);
     const char *cmd = argv [1];
     args_t a = { 0 };
     if (strcmp (cmd, "version") == 0 || strcmp (cmd, "--version") == 0) {

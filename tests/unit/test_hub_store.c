@@ -59,9 +59,9 @@ main (void)
     //  A new report, then the same report_id in the same batch.
     CHECK (hub_store_begin (s) == 0);
     s_report (&r, id, 1, "U1", 1, cells, 10);
-    hub_store_report (s, KEY, &r, 1000, &res);
+    hub_store_report (s, KEY, &r, 1000, NULL, NULL, &res);
     CHECK (res.ack && !res.duplicate && res.receipt == 1);
-    hub_store_report (s, KEY, &r, 2000, &res2);
+    hub_store_report (s, KEY, &r, 2000, NULL, NULL, &res2);
     CHECK (res2.ack && res2.duplicate && res2.receipt == 1 &&
            res2.hub_ms == 1000);
     CHECK (hub_store_commit (s) == 0);
@@ -69,28 +69,28 @@ main (void)
     CHECK (hub_store_begin (s) == 0);
     //  Same natural key and content under another report_id: same receipt.
     s_report (&r, id, 2, "U1", 1, cells, 10);
-    hub_store_report (s, KEY, &r, 3000, &res);
+    hub_store_report (s, KEY, &r, 3000, NULL, NULL, &res);
     CHECK (res.ack && res.duplicate && res.receipt == 1);
     //  Same natural key, other content: conflict naming revision 2.
     s_report (&r, id, 3, "U1", 1, cells, 11);
-    hub_store_report (s, KEY, &r, 3000, &res);
+    hub_store_report (s, KEY, &r, 3000, NULL, NULL, &res);
     CHECK (!res.ack && res.permanent && strcmp (res.code, "conflict") == 0 &&
            res.use_revision == 2 && strstr (res.reason, "revision 2"));
     //  The report_id of the stored report with other content.
     s_report (&r, id, 1, "U1", 1, cells, 12);
-    hub_store_report (s, KEY, &r, 3000, &res);
+    hub_store_report (s, KEY, &r, 3000, NULL, NULL, &res);
     CHECK (!res.ack && res.permanent && strcmp (res.code, "id-reused") == 0);
     //  Revision 2: a new report with a new receipt.
     s_report (&r, id, 4, "U1", 2, cells, 11);
-    hub_store_report (s, KEY, &r, 3000, &res);
+    hub_store_report (s, KEY, &r, 3000, NULL, NULL, &res);
     CHECK (res.ack && !res.duplicate && res.receipt == 2);
     //  A unit the key is not enrolled for.
     s_report (&r, id, 5, "U2", 1, cells, 1);
-    hub_store_report (s, KEY, &r, 3000, &res);
+    hub_store_report (s, KEY, &r, 3000, NULL, NULL, &res);
     CHECK (!res.ack && res.permanent && strcmp (res.code, "unauthorized") == 0);
     //  A report that fails the field checks.
     s_report (&r, id, 6, "U1", 0, cells, 1);
-    hub_store_report (s, KEY, &r, 3000, &res);
+    hub_store_report (s, KEY, &r, 3000, NULL, NULL, &res);
     CHECK (!res.ack && res.permanent && strcmp (res.code, "invalid") == 0);
     CHECK (hub_store_commit (s) == 0);
 
@@ -108,7 +108,7 @@ main (void)
     CHECK (!hub_store_key_admitted (s, KEY));
     CHECK (hub_store_begin (s) == 0);
     s_report (&r, id, 7, "U1", 3, cells, 1);
-    hub_store_report (s, KEY, &r, 4000, &res);
+    hub_store_report (s, KEY, &r, 4000, NULL, NULL, &res);
     CHECK (!res.ack && strcmp (res.code, "unauthorized") == 0);
     CHECK (hub_store_commit (s) == 0);
     CHECK (hub_store_enroll (s, KEY, units, err, sizeof err) == 0);

@@ -1,0 +1,42 @@
+/*  hub_catalog: what the hub knows about reports before it takes one: the
+    form pack (every *.json in the configured folder) and the unit tree
+    (a CSV file). Both are loaded whole at start; a broken file stops the
+    hub with the file, the place and the fault.
+
+    With an empty pack the hub checks no report against a form (it relays
+    any form; a hub that carries the seed forms has them in its pack). With
+    a pack, a report for a form it does not hold is refused. */
+#ifndef HUB_CATALOG_H
+#define HUB_CATALOG_H
+
+#include "gom.pb-c.h"
+#include "gom_form.h"
+#include "hub_store.h"
+
+typedef struct _hub_catalog_t hub_catalog_t;
+
+//  Loads the pack in forms_dir (missing folder: empty pack) and the tree in
+//  units_path (NULL or missing file: no tree). NULL with err on a fault.
+hub_catalog_t *hub_catalog_load (const char *forms_dir, const char *units_path,
+                                 char *err, size_t errlen);
+void hub_catalog_destroy (hub_catalog_t **self_p);
+
+size_t hub_catalog_form_count (hub_catalog_t *self);
+size_t hub_catalog_unit_count (hub_catalog_t *self);
+
+//  hub_validate_fn for hub_store_report: the form (and version) is known,
+//  the report passes its checks, the unit is in the tree and active when
+//  the report was sealed. On a fault fills res as a permanent NACK.
+bool hub_catalog_validate (void *self, const Gom__Report *report,
+                           hub_result_t *res);
+
+//  Forms the agent lacks: for each form code, the newest version, unless
+//  the agent's hello lists that version. Calls send(arg, code, version,
+//  definition, len) for each; returns how many.
+size_t hub_catalog_offer (hub_catalog_t *self, const Gom__Hello *hello,
+                          void (*send) (void *arg, const char *code,
+                                        uint32_t version, const char *text,
+                                        size_t len),
+                          void *arg);
+
+#endif

@@ -1,0 +1,160 @@
+"""Forms and the unit tree, end to end with the seed documents' forms.
+
+- The hub loads the form pack (deploy/forms) and a unit tree; a broken form
+  file or tree stops `gom-hub run` with the file, the place and the fault.
+- An agent receives the forms when it connects and caches them; from then
+  on `gom-agent submit` checks a report offline and refuses it with every
+  problem named by cell code (nothing queued).
+- An agent that has not got the forms yet queues the report unchecked; the
+  hub then checks it and rejects it permanently with the problems; the
+  report after it is still acknowledged.
+- Units outside the tree, and forms outside the pack, are refused.
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+
+import gomtest
+
+FORMS = sorted(glob.glob(os.path.join(gomtest.ROOT, 'deploy', 'forms',
+                                      '*.json')))
+SAMPLES = os.path.join(gomtest.ROOT, 'deploy', 'samples')
+TREE = ('code,name,parent,level,active_from,inactive_from\n'
+        '42,Tỉnh Hà Tĩnh,,province,,\n'
+        '436,Thành phố Hà Tĩnh,42,district,,\n'
+        '18073,Phường Bắc Hà,436,commune,,\n'
+        '18076,Phường Nam Hà,436,commune,,\n'
+        '18079,Phường Trần Phú,436,commune,,\n')
+
+
+class Forms(gomtest.GomTestCase):
+
+    def hub_with_pack(self):
+        hub = self.new_hub()
+        forms = os.path.join(hub.dir, 'forms')
+        os.makedirs(forms, exist_ok=True)
+        for f in FORMS:
+            shutil.copy(f, forms)
+        with open(os.path.join(hub.dir, 'units.csv'), 'w') as f:
+            f.write(TREE)
+        return hub
+
+    def sample(self, base, **changes):
+        with open(os.path.join(SAMPLES, '%s-2026-H1.json' % base)) as f:
+            doc = json.load(f)
+        for key, value in changes.items():
+            if key == 'cells':
+                doc['cells'].update(value)
+            else:
+                doc[key] = value
+        self.n_samples = getattr(self, 'n_samples', 0) + 1
+        return self.report(doc['unit'], extra=doc,
+                           name='%s-%d.json' % (base, self.n_samples))
+
+    def test_forms_end_to_end(self):
+        self.assertGreaterEqual(len(FORMS), 5, 'deploy/forms is incomplete')
+        hub = self.hub_with_pack()
+        hub.start()
+        hub.wait_listening()
+        self.assertIn('catalog: %d forms' % len(FORMS), hub.log_text())
+        self.assertIn('5 units', hub.log_text())
+
+        # Agent A receives the forms when it connects.
+        a = self.new_agent(hub, ['18073', '18099'], name='a')
+        a.start()
+        cached = os.path.join(a.dir, 'forms', 'HT-VSTBPN-6T.v1.json')
+        self.wait_for(lambda: os.path.exists(cached), 20,
+                      'agent a caches the forms')
+        self.wait_for(lambda: len(os.listdir(os.path.join(a.dir, 'forms')))
+                      == len(FORMS), 20, 'agent a caches every form')
+
+        # Offline check at submit: women > total, a required text missing.
+        bad = self.sample('18073', cells={'CB1.nu': 16},
+                          texts={'situation': 'x'})
+        cp = a.submit(bad)
+        self.assertEqual(cp.returncode, 1, cp.stdout)
+        self.assertIn('CB1.nu = 16 is more than cell CB1.tong = 15',
+                      cp.stderr)
+        self.assertIn('text directions is required but empty', cp.stderr)
+        self.assertIn('Cấp ủy Đảng', cp.stderr)     # the row's label
+        self.assertEqual(a.list(), [], 'a refused report was queued')
+
+        good = self.sample('18073')
+        cp = a.submit(good)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertIn('checked against form HT-VSTBPN-6T v1', cp.stdout)
+        self.wait_all_acked(a, 1)
+        stored = hub.reports()
+        self.assertEqual(stored[0]['form_version'], 1)
+
+        # A unit the key may report for but that is not in the tree.
+        outside = self.sample('18073', unit='18099')
+        a.submit_ok(outside)
+
+        def rejected(agent, unit):
+            rows = [r for r in agent.list() if r['unit'] == unit]
+            return rows and rows[0]['state'] == 'rejected' and rows[0]
+        row = self.wait_for(lambda: rejected(a, '18099'), 30,
+                            'report for a unit outside the tree rejected')
+        self.assertEqual(row['code'], 'unknown-unit')
+
+        # Agent B has no forms yet: it queues unchecked; the hub refuses.
+        b = self.new_agent(hub, ['18076'], name='b')
+        wrong = self.sample('18076', cells={'TT4.nu': 999, 'ZZ.so': 1})
+        cp = b.submit(wrong)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertIn('not checked', cp.stdout)
+        unknown = self.sample('18076', form='NO-SUCH-FORM')
+        after = self.sample('18076', period='2026-H2')
+        b.submit_ok(unknown, after)
+        b.start()
+        row = self.wait_for(
+            lambda: [r for r in b.list() if r['state'] == 'rejected'
+                     and r['form'] == 'HT-VSTBPN-6T'], 30,
+            'hub rejects the report that fails the form')[0]
+        self.assertEqual(row['code'], 'invalid')
+        self.assertIn('ZZ.so is not in form HT-VSTBPN-6T', row['reason'])
+        self.assertIn('TT4.nu = 999 is more than cell TT3.nu = 37',
+                      row['reason'])
+        row = self.wait_for(
+            lambda: [r for r in b.list() if r['state'] == 'rejected'
+                     and r['form'] == 'NO-SUCH-FORM'], 30,
+            'hub rejects an unknown form')[0]
+        self.assertEqual(row['code'], 'unknown-form')
+        self.wait_for(
+            lambda: [r for r in b.list() if r['period'] == '2026-H2'
+                     and r['state'] == 'acked'], 30,
+            'the good report after the rejected ones is acked')
+        units = sorted(r['unit'] for r in hub.reports())
+        self.assertEqual(units, ['18073', '18076'], 'refused reports stored')
+
+    def run_hub_expecting_refusal(self, hub):
+        cp = subprocess.run([gomtest.HUB_BIN, 'run', '--config', hub.cfg],
+                            capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(cp.returncode, 0, 'hub started with a broken '
+                            'catalog')
+        return cp.stderr + cp.stdout
+
+    def test_broken_catalog_stops_the_hub(self):
+        hub = self.hub_with_pack()
+        broken = os.path.join(hub.dir, 'forms', 'ZZ-broken.json')
+        with open(broken, 'w') as f:
+            f.write('{"form": "ZZ", "version": 1, "title": "x", '
+                    '"period": "year", "deadline": {"year": "12-14"}, '
+                    '"sections": [{"code": "S", "columns": [{"code": "a"}], '
+                    '"rows": [{"code": "R", "le": "Q"}]}]}')
+        err = self.run_hub_expecting_refusal(hub)
+        self.assertIn('ZZ-broken.json: sections[0].rows[0]', err)
+        self.assertIn('"le": row Q has no cell', err)
+        os.remove(broken)
+        with open(os.path.join(hub.dir, 'units.csv'), 'a') as f:
+            f.write('18080,Xã thiếu cha,999,commune,,\n')
+        err = self.run_hub_expecting_refusal(hub)
+        self.assertIn('units.csv:7: unit 18080: parent 999 is not in the '
+                      'file', err)
+
+
+if __name__ == '__main__':
+    gomtest.main()
