@@ -27,6 +27,7 @@ typedef struct {
 
 typedef struct {
     char *code;
+    char *label;
     size_t *num, n_num, *den, n_den;
     double scale;
     bool has_min, has_max;
@@ -436,6 +437,7 @@ s_indicators (gom_form_t *self, ctx_t *ctx, json_t *list)
                 return s_fail (ctx, w, "indicator %s is defined twice", code);
         indicator_t *ind = &self->indicators [self->n_indicators++];
         ind->code = strdup (code);
+        ind->label = strdup (s_str (o, "label") ? s_str (o, "label") : code);
         char w2 [80];
         snprintf (w2, sizeof w2, "%s.numerator", w);
         ind->num = s_cell_list (self, ctx, json_object_get (o, "numerator"),
@@ -709,6 +711,7 @@ gom_form_destroy (gom_form_t **self_p)
     free (self->checks);
     for (size_t i = 0; i < self->n_indicators; i++) {
         free (self->indicators [i].code);
+        free (self->indicators [i].label);
         free (self->indicators [i].num);
         free (self->indicators [i].den);
     }
@@ -773,6 +776,44 @@ size_t
 gom_form_text_count (gom_form_t *self)
 {
     return self->n_texts;
+}
+
+const char *
+gom_form_cell_code (gom_form_t *self, size_t i)
+{
+    assert (i < self->n_cells);
+    return self->cells [i].code;
+}
+
+const char *
+gom_form_cell_label (gom_form_t *self, size_t i)
+{
+    assert (i < self->n_cells);
+    return self->cells [i].label;
+}
+
+size_t
+gom_form_cell_index (gom_form_t *self, const char *code)
+{
+    return s_cell (self, code);
+}
+
+void
+gom_form_indicator (gom_form_t *self, size_t i, gom_indicator_t *out)
+{
+    assert (i < self->n_indicators);
+    indicator_t *ind = &self->indicators [i];
+    out->code = ind->code;
+    out->label = ind->label;
+    out->numerator = ind->num;
+    out->n_numerator = ind->n_num;
+    out->denominator = ind->den;
+    out->n_denominator = ind->n_den;
+    out->scale = ind->scale;
+    out->has_min = ind->has_min;
+    out->has_max = ind->has_max;
+    out->min = ind->min;
+    out->max = ind->max;
 }
 
 bool

@@ -42,6 +42,27 @@ size_t gom_form_check_count (gom_form_t *self);
 size_t gom_form_indicator_count (gom_form_t *self);
 size_t gom_form_text_count (gom_form_t *self);
 
+//  The i-th cell (0 <= i < cell count), in the form's order.
+const char *gom_form_cell_code (gom_form_t *self, size_t i);
+const char *gom_form_cell_label (gom_form_t *self, size_t i);
+//  Index of a cell code, or SIZE_MAX.
+size_t gom_form_cell_index (gom_form_t *self, const char *code);
+
+typedef struct {
+    const char *code;
+    const char *label;
+    const size_t *numerator;  //  cell indices
+    size_t n_numerator;
+    const size_t *denominator;
+    size_t n_denominator;
+    double scale;           //  100, 100000, or 1
+    bool has_min, has_max;  //  floor and/or ceiling
+    double min, max;
+} gom_indicator_t;
+
+//  The i-th indicator (0 <= i < indicator count).
+void gom_form_indicator (gom_form_t *self, size_t i, gom_indicator_t *out);
+
 //  True if period is one this form is made for ("2026-H1", "2026",
 //  "2016-2020", as the period type says).
 bool gom_form_period_valid (gom_form_t *self, const char *period);

@@ -12,6 +12,7 @@ typedef struct {
     int64_t from_ms;   //  active from (0: always)
     int64_t until_ms;  //  inactive from (0: never)
     size_t line;       //  where it was defined
+    size_t children;   //  units whose parent this is
 } unit_t;
 
 struct _gom_units_t {
@@ -157,6 +158,7 @@ s_record (int c, void *arg)
     u->from_ms = from;
     u->until_ms = until;
     u->line = line;
+    u->children = 0;
     zhashx_insert (self->index, u->code, (void *)(uintptr_t)self->n);
 done:
     for (size_t i = 0; i < n && i < 8; i++)
@@ -210,6 +212,8 @@ gom_units_load (const char *path, char *err, size_t errlen)
                     u->code, u->parent);
             break;
         }
+        if (u->parent)
+            s_unit (self, u->parent)->children++;
         unit_t *p = u;
         for (size_t steps = 0; p && p->parent; steps++) {
             p = s_unit (self, p->parent);
@@ -282,6 +286,20 @@ gom_units_active (gom_units_t *self, const char *code, int64_t at_ms)
     unit_t *u = s_unit (self, code);
     return u && (!u->from_ms || at_ms >= u->from_ms) &&
            (!u->until_ms || at_ms < u->until_ms);
+}
+
+const char *
+gom_units_code (gom_units_t *self, size_t i)
+{
+    assert (i < self->n);
+    return self->units [i].code;
+}
+
+bool
+gom_units_is_leaf (gom_units_t *self, const char *code)
+{
+    unit_t *u = s_unit (self, code);
+    return u && u->children == 0;
 }
 
 bool

@@ -30,6 +30,10 @@ const char *gom_units_parent (gom_units_t *self, const char *code);
 const char *gom_units_level (gom_units_t *self, const char *code);
 //  True if the unit exists and is active at Unix time at_ms (Vietnam days).
 bool gom_units_active (gom_units_t *self, const char *code, int64_t at_ms);
+//  The i-th unit's code, in file order (0 <= i < count).
+const char *gom_units_code (gom_units_t *self, size_t i);
+//  True if the unit has no children in the file.
+bool gom_units_is_leaf (gom_units_t *self, const char *code);
 //  True if code is ancestor itself or lies below it.
 bool gom_units_within (gom_units_t *self, const char *code,
                        const char *ancestor);

@@ -158,6 +158,18 @@ s_find (hub_catalog_t *self, const char *code, uint32_t version)
     return best;
 }
 
+gom_form_t *
+hub_catalog_form (hub_catalog_t *self, const char *code, uint32_t version)
+{
+    return s_find (self, code, version);
+}
+
+gom_units_t *
+hub_catalog_units (hub_catalog_t *self)
+{
+    return self->units;
+}
+
 static bool
 s_refuse (hub_result_t *res, const char *code, const char *fmt, ...)
 {

@@ -22,6 +22,11 @@ hub_catalog_t *hub_catalog_load (const char *forms_dir, const char *units_path,
 void hub_catalog_destroy (hub_catalog_t **self_p);
 
 size_t hub_catalog_form_count (hub_catalog_t *self);
+//  Form code at version (0: the newest), or NULL. Owned by the catalog.
+gom_form_t *hub_catalog_form (hub_catalog_t *self, const char *code,
+                              uint32_t version);
+//  The unit tree, or NULL when there is none. Owned by the catalog.
+struct _gom_units_t *hub_catalog_units (hub_catalog_t *self);
 size_t hub_catalog_unit_count (hub_catalog_t *self);
 
 //  hub_validate_fn for hub_store_report: the form (and version) is known,

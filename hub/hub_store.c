@@ -216,6 +216,12 @@ hub_store_destroy (hub_store_t **self_p)
     *self_p = NULL;
 }
 
+sqlite3 *
+hub_store_db (hub_store_t *self)
+{
+    return self->db;
+}
+
 const char *
 hub_store_db_id (hub_store_t *self)
 {

@@ -16,6 +16,7 @@
 
 #include "gom.pb-c.h"
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,6 +37,9 @@ typedef struct {
 hub_store_t *hub_store_open (const char *db_path, const char *keys_path,
                              bool create, char *err, size_t errlen);
 void hub_store_destroy (hub_store_t **self_p);
+
+//  The connection, for readers such as hub_totals (not for writing).
+sqlite3 *hub_store_db (hub_store_t *self);
 
 //  The database id (a random 32-hex string made with hub.db).
 const char *hub_store_db_id (hub_store_t *self);

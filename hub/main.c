@@ -4,11 +4,14 @@
 #include "gom_form.h"
 #include "gom_keys.h"
 #include "gom_util.h"
+#include "hub_catalog.h"
 #include "hub_server.h"
+#include "hub_totals.h"
 #include "hub_store.h"
 
 #include <czmq.h>
 #include <getopt.h>
+#include <math.h>
 #include <sys/stat.h>
 #include <jansson.h>
 
@@ -22,6 +25,8 @@ static const char *s_usage =
     "  status  --config DIR/hub.cfg [--json]\n"
     "  agents  --config DIR/hub.cfg [--json]\n"
     "  forms check FILE...      (check form definition files)\n"
+    "  totals  --config DIR/hub.cfg --form F --period P [--unit ROOT] "
+    "[--json]\n"
     "  version\n"
     "See docs/cli.md.\n";
 
@@ -31,6 +36,8 @@ typedef struct {
     const char *endpoint;
     const char *units;
     const char *key;
+    const char *form;
+    const char *period;
     bool json;
     int first_file;  //  index in argv of the first FILE
 } args_t;
@@ -56,6 +63,8 @@ s_parse (int argc, char **argv, args_t *a, bool files)
                                      { "unit", required_argument, 0, 'u' },
                                      { "key", required_argument, 0, 'k' },
                                      { "json", no_argument, 0, 'j' },
+                                     { "form", required_argument, 0, 'f' },
+                                     { "period", required_argument, 0, 'p' },
                                      { 0, 0, 0, 0 } };
     int c;
     optind = 1;
@@ -67,6 +76,8 @@ s_parse (int argc, char **argv, args_t *a, bool files)
             case 'u': a->units = optarg; break;
             case 'k': a->key = optarg; break;
             case 'j': a->json = true; break;
+            case 'f': a->form = optarg; break;
+            case 'p': a->period = optarg; break;
             default: return -1;
         }
     }
@@ -330,6 +341,91 @@ s_forms (args_t *a, int argc, char **argv)
     return rc;
 }
 
+//  gom-hub totals: the consolidated table of a form and period over a
+//  subtree, its ratios against their targets, and who has reported.
+static int
+s_totals (args_t *a)
+{
+    if (!a->form || !a->period)
+        return s_fail ("totals needs --form F and --period P");
+    gom_config_t *cfg = NULL;
+    hub_store_t *store = s_open_store (a, &cfg);
+    if (!store)
+        return 1;
+    char err [600];
+    char *forms = gom_config_file (cfg, "forms", "forms");
+    char *units = gom_config_file (cfg, "units", "units.csv");
+    hub_catalog_t *catalog = hub_catalog_load (forms, units, err, sizeof err);
+    free (forms);
+    free (units);
+    int rc = 0;
+    json_t *out = NULL;
+    gom_form_t *form = catalog ? hub_catalog_form (catalog, a->form, 0) : NULL;
+    if (!catalog)
+        rc = s_fail ("%s", err);
+    else if (!form)
+        rc = s_fail ("form %s is not in the hub's form pack", a->form);
+    else if (!(out = hub_totals_json (hub_store_db (store), form,
+                                      hub_catalog_units (catalog), a->period,
+                                      a->units, err, sizeof err)))
+        rc = s_fail ("%s", err);
+    else if (a->json)
+        s_print_json (out);
+    else {
+        printf ("%s v%" JSON_INTEGER_FORMAT " (%s), period %s, %s; deadline "
+                "%s\n",
+                json_string_value (json_object_get (out, "form")),
+                json_integer_value (json_object_get (out, "version")),
+                json_string_value (json_object_get (out, "title")), a->period,
+                a->units ? a->units : "all units",
+                json_string_value (json_object_get (out, "deadline_at")));
+        size_t i;
+        json_t *c;
+        json_array_foreach (json_object_get (out, "cells"), i, c) {
+            json_t *sum = json_object_get (c, "sum");
+            char num [32] = "-";
+            if (json_is_integer (sum))
+                snprintf (num, sizeof num, "%" JSON_INTEGER_FORMAT,
+                          json_integer_value (sum));
+            printf ("  %-16s %12s  (%" JSON_INTEGER_FORMAT " units)  %s\n",
+                    json_string_value (json_object_get (c, "code")), num,
+                    json_integer_value (json_object_get (c, "units")),
+                    json_string_value (json_object_get (c, "label")));
+        }
+        json_array_foreach (json_object_get (out, "indicators"), i, c) {
+            json_t *v = json_object_get (c, "value");
+            json_t *met = json_object_get (c, "met");
+            printf ("  %-30s %8.2f  %s  %s\n",
+                    json_string_value (json_object_get (c, "code")),
+                    json_is_number (v) ? json_number_value (v) : NAN,
+                    json_is_true (met)    ? "met"
+                    : json_is_false (met) ? "NOT MET"
+                                          : "-",
+                    json_string_value (json_object_get (c, "label")));
+        }
+        json_t *comp = json_object_get (out, "completeness");
+        if (json_is_integer (json_object_get (comp, "expected"))) {
+            printf ("  reported %" JSON_INTEGER_FORMAT
+                    " on time, %" JSON_INTEGER_FORMAT
+                    " late, %" JSON_INTEGER_FORMAT
+                    " missing, of %" JSON_INTEGER_FORMAT " expected\n",
+                    json_integer_value (json_object_get (comp, "on_time")),
+                    json_integer_value (json_object_get (comp, "late")),
+                    json_integer_value (json_object_get (comp, "missing")),
+                    json_integer_value (json_object_get (comp, "expected")));
+            json_array_foreach (json_object_get (comp, "missing_units"), i, c)
+                printf ("  missing: %s %s\n",
+                        json_string_value (json_object_get (c, "code")),
+                        json_string_value (json_object_get (c, "name")));
+        }
+    }
+    json_decref (out);
+    hub_catalog_destroy (&catalog);
+    hub_store_destroy (&store);
+    gom_config_destroy (&cfg);
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -360,6 +456,8 @@ main (int argc, char **argv)
     }
     if (strcmp (cmd, "init") == 0)
         return s_init (&a);
+    if (strcmp (cmd, "totals") == 0)
+        return s_totals (&a);
     if (strcmp (cmd, "forms") == 0)
         return s_forms (&a, argc - 1, argv + 1);
     if (strcmp (cmd, "enroll") == 0)

@@ -130,6 +130,28 @@ class Forms(gomtest.GomTestCase):
         units = sorted(r['unit'] for r in hub.reports())
         self.assertEqual(units, ['18073', '18076'], 'refused reports stored')
 
+        # Consolidation: only the stored 2026-H1 report (18073) counts; the
+        # tree's three communes are expected, two are missing.
+        totals = gomtest.run_json(
+            [gomtest.HUB_BIN, 'totals', '--config', hub.cfg, '--form',
+             'HT-VSTBPN-6T', '--period', '2026-H1', '--unit', '42', '--json'],
+            what='gom-hub totals')
+        with open(os.path.join(SAMPLES, '18073-2026-H1.json')) as f:
+            want = json.load(f)['cells']
+        cells = {c['code']: c for c in totals['cells']}
+        for code, value in want.items():
+            self.assertEqual(cells[code]['sum'], value, code)
+            self.assertEqual(cells[code]['units'], 1, code)
+        self.assertIsNone(cells['CB2.tong']['sum'], 'empty is not zero')
+        ind = {i['code']: i for i in totals['indicators']}
+        self.assertAlmostEqual(ind['women_party_committees']['value'],
+                               round(100.0 * want['CB1.nu']
+                                     / want['CB1.tong'], 2))
+        comp = totals['completeness']
+        self.assertEqual((comp['expected'], comp['missing']), (3, 2))
+        self.assertEqual(sorted(u['code'] for u in comp['missing_units']),
+                         ['18076', '18079'])
+
     def run_hub_expecting_refusal(self, hub):
         cp = subprocess.run([gomtest.HUB_BIN, 'run', '--config', hub.cfg],
                             capture_output=True, text=True, timeout=30)

@@ -1,0 +1,33 @@
+/*  hub_totals: consolidation of one form and period over a subtree of the
+    unit tree (DESIGN.md, forms and consolidation; rules 7, 9, 10).
+
+    - Each unit counts with its highest stored revision only (rule 7);
+      earlier revisions stay on record but are not summed.
+    - Each unit's report holds its own figures, never its children's: the
+      hub sums them up the tree. A cell a unit left empty is not reported
+      and adds nothing (rule 10); each total says how many units reported
+      it.
+    - A ratio is the sum of its numerator cells over the sum of its
+      denominator cells, times its scale, never an average of the units'
+      ratios; it is then compared with its target (floor and/or ceiling).
+    - Completeness: the units expected to report are the active leaf units
+      of the subtree (the reporting bodies; the levels above them gather).
+      A report sealed by the end of the form's deadline day (Vietnam time)
+      is on time, later is late, none is missing; completeness never
+      exceeds 100%. Without a unit tree there is no list of expected units,
+      and only what arrived is counted. */
+#ifndef HUB_TOTALS_H
+#define HUB_TOTALS_H
+
+#include "gom_form.h"
+#include "gom_units.h"
+#include <jansson.h>
+#include <sqlite3.h>
+
+//  Totals of form for period over the subtree at root (NULL: every unit).
+//  units may be NULL (no tree). Returns a new JSON object, or NULL with err.
+json_t *hub_totals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
+                         const char *period, const char *root, char *err,
+                         size_t errlen);
+
+#endif
