@@ -1,11 +1,13 @@
 /*  agent_outbox: see agent_outbox.h. */
 #include "agent_outbox.h"
+#include "gom_csv.h"
 #include "gom_db.h"
 #include "gom_form.h"
 #include "gom_report.h"
 #include "gom_util.h"
 
 #include <czmq.h>
+#include <strings.h>
 
 struct _agent_outbox_t {
     sqlite3 *db;  //  outbox.db
@@ -92,7 +94,12 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
                         size_t linelen)
 {
     char err [400];
-    Gom__Report *r = gom_report_from_json (path, err, sizeof err);
+    //  A .csv file is a filled-in template (gom-agent template); anything
+    //  else is read as JSON.
+    size_t plen = strlen (path);
+    bool csv = plen > 4 && strcasecmp (path + plen - 4, ".csv") == 0;
+    Gom__Report *r = csv ? gom_csv_read (path, err, sizeof err)
+                         : gom_report_from_json (path, err, sizeof err);
     if (!r) {
         snprintf (line, linelen, "%s", err);
         return OUTBOX_REFUSED;

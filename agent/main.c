@@ -3,6 +3,7 @@
 #include "agent_outbox.h"
 #include "agent_sender.h"
 #include "gom_config.h"
+#include "gom_csv.h"
 #include "gom_form.h"
 #include "gom_report.h"
 #include "gom_keys.h"
@@ -22,11 +23,14 @@ static const char *s_usage =
     "  status  --config DIR/agent.cfg [--json]\n"
     "  list    --config DIR/agent.cfg [--json]\n"
     "  check   --form FORM.json REPORT...  (check reports offline)\n"
+    "  template --config DIR/agent.cfg --form F --period P [--unit U]\n"
+    "           [--revision N] [--out FILE.csv]\n"
     "  version\n"
     "See docs/cli.md.\n";
 
 typedef struct {
     const char *dir, *config, *hub, *hub_key, *units, *form;
+    const char *period, *out, *revision;
     bool json;
     int first_file;  //  index in argv of the first FILE
 } args_t;
@@ -53,6 +57,9 @@ s_parse (int argc, char **argv, args_t *a, bool files)
                                      { "unit", required_argument, 0, 'u' },
                                      { "json", no_argument, 0, 'j' },
                                      { "form", required_argument, 0, 'f' },
+                                     { "period", required_argument, 0, 'p' },
+                                     { "out", required_argument, 0, 'o' },
+                                     { "revision", required_argument, 0, 'r' },
                                      { 0, 0, 0, 0 } };
     int c;
     optind = 1;
@@ -65,6 +72,9 @@ s_parse (int argc, char **argv, args_t *a, bool files)
             case 'u': a->units = optarg; break;
             case 'j': a->json = true; break;
             case 'f': a->form = optarg; break;
+            case 'p': a->period = optarg; break;
+            case 'o': a->out = optarg; break;
+            case 'r': a->revision = optarg; break;
             default: return -1;
         }
     }
@@ -310,6 +320,51 @@ s_check (args_t *a, int argc, char **argv)
     return rc;
 }
 
+//  gom-agent template: a CSV of the form for a commune officer to fill in
+//  Excel or LibreOffice, from the form the hub sent this agent.
+static int
+s_template (args_t *a)
+{
+    gom_config_t *cfg = NULL;
+    agent_options_t opt;
+    if (!a->form || !a->period)
+        return s_fail ("template needs --form F and --period P");
+    if (s_load (a, &cfg, &opt) != 0)
+        return 1;
+    int rc = 0;
+    char err [600];
+    const char *unit = a->units ? a->units : opt.units [0];
+    long revision = a->revision ? strtol (a->revision, NULL, 10) : 1;
+    gom_form_t *form =
+        gom_form_find (opt.forms_dir, a->form, 0, err, sizeof err);
+    FILE *out = NULL;
+    if (!form)
+        rc = s_fail ("%s (the hub sends its forms when the agent connects; "
+                     "is gom-agent run running?)",
+                     err);
+    else if (!gom_form_period_valid (form, a->period))
+        rc = s_fail ("period %s is not valid for form %s (%s)", a->period,
+                     a->form, gom_form_period_type (form));
+    else if (!gom_code_valid (unit))
+        rc = s_fail ("--unit %s is not a unit code", unit);
+    else if (revision < 1 || revision > 1000000)
+        rc = s_fail ("--revision must be a whole number from 1");
+    else if (!(out = a->out ? fopen (a->out, "wb") : stdout))
+        rc = s_fail ("%s: %s", a->out, strerror (errno));
+    else if (gom_csv_template (form, a->period, unit, (uint32_t)revision,
+                               out) != 0)
+        rc = s_fail ("%s: %s", a->out ? a->out : "stdout", strerror (errno));
+    if (out && out != stdout && fclose (out) != 0 && rc == 0)
+        rc = s_fail ("%s: %s", a->out, strerror (errno));
+    if (rc == 0 && a->out)
+        fprintf (stderr, "template for %s %s, unit %s, written to %s\n",
+                 a->form, a->period, unit, a->out);
+    gom_form_destroy (&form);
+    agent_options_free (&opt);
+    gom_config_destroy (&cfg);
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -344,6 +399,8 @@ main (int argc, char **argv)
         return s_submit (&a, argc - 1, argv + 1);
     if (strcmp (cmd, "check") == 0)
         return s_check (&a, argc - 1, argv + 1);
+    if (strcmp (cmd, "template") == 0)
+        return s_template (&a);
     if (strcmp (cmd, "status") == 0)
         return s_listing (&a, false);
     if (strcmp (cmd, "list") == 0)

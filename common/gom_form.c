@@ -56,7 +56,28 @@ struct _gom_form_t {
     size_t n_indicators;
     text_t *texts;
     size_t n_texts;
+    gom_form_line_t *lines;  //  the layout, for templates
+    size_t n_lines, cap_lines;
 };
+
+//  Appends a layout line; strings are copied, arrays owned.
+static gom_form_line_t *
+s_add_line (gom_form_t *self, gom_line_kind_t kind, const char *code,
+            const char *no, const char *label)
+{
+    if (self->n_lines == self->cap_lines) {
+        self->cap_lines = self->cap_lines ? 2 * self->cap_lines : 32;
+        self->lines =
+            realloc (self->lines, self->cap_lines * sizeof (gom_form_line_t));
+    }
+    gom_form_line_t *l = &self->lines [self->n_lines++];
+    memset (l, 0, sizeof *l);
+    l->kind = kind;
+    l->code = code ? strdup (code) : NULL;
+    l->no = strdup (no ? no : "");
+    l->label = strdup (label ? label : "");
+    return l;
+}
 
 typedef struct {
     const char *file;
@@ -228,6 +249,17 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
                 return s_fail (ctx, w, "column %s is listed twice",
                                s_col_code (col));
     }
+    gom_form_line_t *sl =
+        s_add_line (self, GOM_LINE_SECTION, s_str (sec, "code"), NULL,
+                    s_str (sec, "title"));
+    sl->n_columns = json_array_size (cols);
+    sl->column_codes = calloc (sl->n_columns, sizeof (char *));
+    sl->column_labels = calloc (sl->n_columns, sizeof (char *));
+    json_array_foreach (cols, ci, col) {
+        sl->column_codes [ci] = strdup (s_col_code (col));
+        sl->column_labels [ci] = strdup (
+            s_str (col, "label") ? s_str (col, "label") : s_col_code (col));
+    }
     bool sec_required = json_is_true (json_object_get (sec, "required"));
     json_t *rows = json_object_get (sec, "rows");
     if (!json_is_array (rows) || json_array_size (rows) == 0)
@@ -242,6 +274,8 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
         if (json_is_true (json_object_get (row, "heading"))) {
             if (json_object_get (row, "code"))
                 return s_fail (ctx, w, "a heading row has no code");
+            s_add_line (self, GOM_LINE_HEADING, NULL, s_str (row, "no"),
+                        s_str (row, "label"));
             continue;
         }
         const char *rcode = s_code (ctx, row, "code", w);
@@ -276,6 +310,16 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
             if (ctx->failed)
                 return;
         }
+        gom_form_line_t *rl = s_add_line (
+            self, GOM_LINE_ROW, rcode, s_str (row, "no"), s_str (row, "label"));
+        size_t *map = calloc (json_array_size (cols), sizeof (size_t));
+        json_array_foreach (cols, ci, col) {
+            char code [2 * GOM_CODE_MAX + 2];
+            snprintf (code, sizeof code, "%s.%s", rcode, s_col_code (col));
+            map [ci] = s_cell (self, code);
+        }
+        rl->n_columns = json_array_size (cols);
+        rl->cells = map;
     }
     //  Second pass: rules between rows and columns, now that all exist.
     json_t *sums = json_object_get (sec, "sum_columns");
@@ -721,6 +765,21 @@ gom_form_destroy (gom_form_t **self_p)
         free (self->texts [i].label);
     }
     free (self->texts);
+    for (size_t i = 0; i < self->n_lines; i++) {
+        gom_form_line_t *l = &self->lines [i];
+        free ((char *)l->code);
+        free ((char *)l->no);
+        free ((char *)l->label);
+        for (size_t c = 0; l->kind == GOM_LINE_SECTION && c < l->n_columns;
+             c++) {
+            free ((char *)l->column_codes [c]);
+            free ((char *)l->column_labels [c]);
+        }
+        free (l->column_codes);
+        free (l->column_labels);
+        free ((size_t *)l->cells);
+    }
+    free (self->lines);
     gom_strv_free (&self->periods);
     zhashx_destroy (&self->cell_index);
     free (self->code);
@@ -776,6 +835,29 @@ size_t
 gom_form_text_count (gom_form_t *self)
 {
     return self->n_texts;
+}
+
+size_t
+gom_form_line_count (gom_form_t *self)
+{
+    return self->n_lines;
+}
+
+const gom_form_line_t *
+gom_form_line (gom_form_t *self, size_t i)
+{
+    assert (i < self->n_lines);
+    return &self->lines [i];
+}
+
+void
+gom_form_text (gom_form_t *self, size_t i, const char **code,
+               const char **label, bool *required)
+{
+    assert (i < self->n_texts);
+    *code = self->texts [i].code;
+    *label = self->texts [i].label;
+    *required = self->texts [i].required;
 }
 
 const char *

@@ -63,6 +63,32 @@ typedef struct {
 //  The i-th indicator (0 <= i < indicator count).
 void gom_form_indicator (gom_form_t *self, size_t i, gom_indicator_t *out);
 
+//  The form's layout, line by line as the document prints it: a section
+//  (its code, title and columns), a heading row, or a row of cells.
+typedef enum {
+    GOM_LINE_SECTION,
+    GOM_LINE_HEADING,
+    GOM_LINE_ROW
+} gom_line_kind_t;
+
+typedef struct {
+    gom_line_kind_t kind;
+    const char *code;   //  section or row code (NULL: heading)
+    const char *no;     //  row number as printed ("1", "-", "")
+    const char *label;  //  section title or row label
+    size_t n_columns;   //  the section's columns
+    const char **column_codes;
+    const char **column_labels;
+    const size_t *cells;  //  ROW: cell index per column, or SIZE_MAX
+} gom_form_line_t;
+
+size_t gom_form_line_count (gom_form_t *self);
+const gom_form_line_t *gom_form_line (gom_form_t *self, size_t i);
+
+//  The i-th narrative text: code, label, required.
+void gom_form_text (gom_form_t *self, size_t i, const char **code,
+                    const char **label, bool *required);
+
 //  True if period is one this form is made for ("2026-H1", "2026",
 //  "2016-2020", as the period type says).
 bool gom_form_period_valid (gom_form_t *self, const char *period);

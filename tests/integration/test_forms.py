@@ -29,7 +29,8 @@ TREE = ('code,name,parent,level,active_from,inactive_from\n'
         '18079,Phường Trần Phú,436,commune,,\n')
 
 
-class Forms(gomtest.GomTestCase):
+class FormsMixin(object):
+    """A hub with the seed forms and a small Hà Tĩnh tree; sample reports."""
 
     def hub_with_pack(self):
         hub = self.new_hub()
@@ -52,6 +53,9 @@ class Forms(gomtest.GomTestCase):
         self.n_samples = getattr(self, 'n_samples', 0) + 1
         return self.report(doc['unit'], extra=doc,
                            name='%s-%d.json' % (base, self.n_samples))
+
+
+class Forms(FormsMixin, gomtest.GomTestCase):
 
     def test_forms_end_to_end(self):
         self.assertGreaterEqual(len(FORMS), 5, 'deploy/forms is incomplete')
