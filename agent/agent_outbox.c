@@ -90,8 +90,8 @@ s_unit_allowed (char **units, const char *unit)
 
 outbox_take_t
 agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
-                        int64_t max_bytes, const char *forms_dir, char *line,
-                        size_t linelen)
+                        int64_t max_bytes, const char *forms_dir, bool revise,
+                        char *line, size_t linelen)
 {
     char err [400];
     //  A .csv file is a filled-in template (gom-agent template); anything
@@ -179,6 +179,47 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
                   sqlite3_errmsg (self->db));
         goto done;
     }
+    if (revise) {
+        //  A correction: the next revision after the latest one here,
+        //  unless the content is the latest one's (then nothing is new).
+        sqlite3_stmt *lt = gom_db_prepare (
+            self->db, "SELECT revision, content, report_id, state FROM outbox "
+                      "WHERE unit=? AND form=? AND period=? "
+                      "ORDER BY revision DESC LIMIT 1");
+        int lrc = SQLITE_ERROR;
+        if (lt) {
+            sqlite3_bind_text (lt, 1, r->unit, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text (lt, 2, r->form, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text (lt, 3, r->period, -1, SQLITE_TRANSIENT);
+            lrc = sqlite3_step (lt);
+        }
+        if (lrc == SQLITE_ROW) {
+            uint32_t latest = (uint32_t)sqlite3_column_int64 (lt, 0);
+            bool same =
+                (size_t)sqlite3_column_bytes (lt, 1) == content_len &&
+                memcmp (sqlite3_column_blob (lt, 1), content, content_len) == 0;
+            if (same) {
+                char hex [2 * GOM_ID_BYTES + 1] = "";
+                if (sqlite3_column_bytes (lt, 2) == GOM_ID_BYTES)
+                    gom_hex (sqlite3_column_blob (lt, 2), GOM_ID_BYTES, hex);
+                snprintf (line, linelen,
+                          "%s %s %s r%u %s (%s; the same content as the "
+                          "latest revision: nothing new to send)",
+                          r->unit, r->form, r->period, latest, hex,
+                          sqlite3_column_text (lt, 3));
+                sqlite3_finalize (lt);
+                gom_db_exec (self->db, "ROLLBACK");
+                result = OUTBOX_SAME;
+                goto done;
+            }
+            r->revision = latest + 1;
+            free (payload);
+            payload_len = gom__report__get_packed_size (r);
+            payload = malloc (payload_len);
+            gom__report__pack (r, payload);
+        }
+        sqlite3_finalize (lt);
+    }
     sqlite3_stmt *st = gom_db_prepare (
         self->db, "SELECT content, report_id, state FROM outbox "
                   "WHERE unit=? AND form=? AND period=? AND revision=?");
@@ -217,7 +258,8 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
             }
             snprintf (line, linelen,
                       "%s %s %s revision %u is already in the outbox with "
-                      "other content; send the correction as revision %" PRId64,
+                      "other content; to send a correction, submit it with "
+                      "--revise (it becomes revision %" PRId64 ")",
                       r->unit, r->form, r->period, r->revision, max + 1);
         }
         sqlite3_finalize (st);

@@ -35,11 +35,12 @@ sqlite3 *agent_outbox_db (agent_outbox_t *self);
 //  the report's form is there, every check of it) and queues it. line gets
 //  the answer for a person: "<unit> <form> <period> r<rev> <report_id>"
 //  and whether it was checked against a form, or the reasons it was not
-//  taken, one per line.
+//  taken, one per line. With revise, the report becomes the next revision
+//  of its unit, form and period (unless its content is the latest's).
 outbox_take_t agent_outbox_take_file (agent_outbox_t *self, const char *path,
                                       char **units, int64_t max_bytes,
-                                      const char *forms_dir, char *line,
-                                      size_t linelen);
+                                      const char *forms_dir, bool revise,
+                                      char *line, size_t linelen);
 
 //  Listings for `status` and `list`. New references.
 json_t *agent_outbox_status_json (agent_outbox_t *self);

@@ -65,7 +65,7 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt)
         char line [4096];
         outbox_take_t taken = agent_outbox_take_file (
             outbox, path, opt->units, opt->max_report_bytes, opt->forms_dir,
-            line, sizeof line);
+            false, line, sizeof line);
         if (taken == OUTBOX_REFUSED) {
             zsys_warning ("spool: %s refused: %s", name, line);
             char *dest = s_move (path, rejected, name);

@@ -19,7 +19,7 @@ static const char *s_usage =
     "  init    --dir DIR --hub tcp://HOST:PORT --hub-key Z85 --unit "
     "CODE[,CODE...]\n"
     "  run     --config DIR/agent.cfg\n"
-    "  submit  --config DIR/agent.cfg FILE...\n"
+    "  submit  --config DIR/agent.cfg [--revise] FILE...\n"
     "  status  --config DIR/agent.cfg [--json]\n"
     "  list    --config DIR/agent.cfg [--json]\n"
     "  check   --form FORM.json REPORT...  (check reports offline)\n"
@@ -32,6 +32,7 @@ typedef struct {
     const char *dir, *config, *hub, *hub_key, *units, *form;
     const char *period, *out, *revision;
     bool json;
+    bool revise;     //  submit: make it the next revision
     int first_file;  //  index in argv of the first FILE
 } args_t;
 
@@ -56,6 +57,7 @@ s_parse (int argc, char **argv, args_t *a, bool files)
                                      { "hub-key", required_argument, 0, 'k' },
                                      { "unit", required_argument, 0, 'u' },
                                      { "json", no_argument, 0, 'j' },
+                                     { "revise", no_argument, 0, 'R' },
                                      { "form", required_argument, 0, 'f' },
                                      { "period", required_argument, 0, 'p' },
                                      { "out", required_argument, 0, 'o' },
@@ -71,6 +73,7 @@ s_parse (int argc, char **argv, args_t *a, bool files)
             case 'k': a->hub_key = optarg; break;
             case 'u': a->units = optarg; break;
             case 'j': a->json = true; break;
+            case 'R': a->revise = true; break;
             case 'f': a->form = optarg; break;
             case 'p': a->period = optarg; break;
             case 'o': a->out = optarg; break;
@@ -207,8 +210,8 @@ s_submit (args_t *a, int argc, char **argv)
     for (int i = a->first_file; i < argc; i++) {
         char line [4096];
         outbox_take_t taken = agent_outbox_take_file (
-            box, argv [i], opt.units, opt.max_report_bytes, opt.forms_dir, line,
-            sizeof line);
+            box, argv [i], opt.units, opt.max_report_bytes, opt.forms_dir,
+            a->revise, line, sizeof line);
         if (taken == OUTBOX_QUEUED)
             printf ("queued: %s %s\n", argv [i], line);
         else if (taken == OUTBOX_SAME)

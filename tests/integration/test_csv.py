@@ -78,6 +78,33 @@ class Spreadsheet(test_forms.FormsMixin, gomtest.GomTestCase):
         self.assertEqual((stored['unit'], stored['period'],
                           stored['revision']), ('18073', '2026-H1', 1))
 
+        # The same file again: nothing new. Other figures for the same unit,
+        # form and period: refused unless --revise, which makes revision 2.
+        cp = a.submit(filled)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertTrue(cp.stdout.startswith('already queued:'), cp.stdout)
+        values['TC1'] = {0: '3'}
+        corrected = self.fill(tpl, values, texts,
+                              os.path.join(self.tmp, 'corrected.csv'))
+        cp = a.submit(corrected)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn('--revise (it becomes revision 2)', cp.stderr)
+        cp = gomtest.run_cli([gomtest.AGENT_BIN, 'submit', '--config', a.cfg,
+                              '--revise', corrected], what='submit --revise')
+        self.assertIn(' r2 ', cp.stdout)
+        cp = gomtest.run_cli([gomtest.AGENT_BIN, 'submit', '--config', a.cfg,
+                              '--revise', corrected], what='submit --revise')
+        self.assertIn('nothing new to send', cp.stdout)
+        self.wait_all_acked(a, 2)
+        revs = sorted(r['revision'] for r in hub.reports())
+        self.assertEqual(revs, [1, 2], 'every revision stays on record')
+        totals = gomtest.run_json(
+            [gomtest.HUB_BIN, 'totals', '--config', hub.cfg, '--form',
+             'HT-VSTBPN-6T', '--period', '2026-H1', '--json'], what='totals')
+        tc1 = [c for c in totals['cells'] if c['code'] == 'TC1.so'][0]
+        self.assertEqual((tc1['sum'], tc1['units']), (3, 1),
+                         'totals must use the highest revision only')
+
         # Not a whole number: the line and the cell are named.
         bad = self.fill(tpl, {'TC2': {0: '3,5'}}, {},
                         os.path.join(self.tmp, 'bad.csv'))
@@ -99,7 +126,7 @@ class Spreadsheet(test_forms.FormsMixin, gomtest.GomTestCase):
         cp = a.submit(broken)
         self.assertEqual(cp.returncode, 1)
         self.assertIn('CB1.nu = 9 is more than cell CB1.tong = 5', cp.stderr)
-        self.assertEqual(len(a.list()), 1, 'a refused report was queued')
+        self.assertEqual(len(a.list()), 2, 'a refused report was queued')
 
         # A file that is not a template at all.
         junk = os.path.join(self.tmp, 'junk.csv')
