@@ -49,6 +49,13 @@ static const char *s_schema =
     "  receipt INTEGER NOT NULL REFERENCES reports(receipt),"
     "  code TEXT NOT NULL, text TEXT NOT NULL,"
     "  PRIMARY KEY (receipt, code)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rejections ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  report_id BLOB, agent_key TEXT NOT NULL,"
+    "  unit TEXT, form TEXT, period TEXT, revision INTEGER,"
+    "  code TEXT NOT NULL, reason TEXT NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS rejections_key "
+    "  ON rejections (form, period, unit);"
     "CREATE TABLE IF NOT EXISTS counters ("
     "  name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS keys.agents ("
@@ -101,13 +108,14 @@ s_schema_ready (hub_store_t *self)
     if (sqlite3_prepare_v2 (
             self->db,
             "SELECT (SELECT count(*) FROM main.sqlite_master WHERE "
-            "name IN ('meta', 'reports', 'cells', 'texts', 'counters'))"
+            "name IN ('meta', 'reports', 'cells', 'texts', 'counters', "
+            "'rejections'))"
             " + (SELECT count(*) FROM keys.sqlite_master WHERE "
             "name IN ('agents', 'agent_units'))",
             -1, &st, NULL) != SQLITE_OK)
         return false;
     bool ready =
-        sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0) == 7;
+        sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0) == 8;
     sqlite3_finalize (st);
     return ready;
 }
@@ -350,10 +358,10 @@ hub_store_count_nack (hub_store_t *self)
     self->pending_nacks++;
 }
 
-void
-hub_store_report (hub_store_t *self, const char *key, const Gom__Report *r,
-                  int64_t now_ms, hub_validate_fn *validate, void *validate_arg,
-                  hub_result_t *res)
+static void
+s_report (hub_store_t *self, const char *key, const Gom__Report *r,
+          int64_t now_ms, hub_validate_fn *validate, void *validate_arg,
+          hub_result_t *res)
 {
     assert (self->in_batch);
     memset (res, 0, sizeof *res);
@@ -550,6 +558,39 @@ hub_store_report (hub_store_t *self, const char *key, const Gom__Report *r,
     res->receipt = (uint64_t)receipt;
     res->hub_ms = now_ms;
     self->pending_reports++;
+}
+
+void
+hub_store_report (hub_store_t *self, const char *key, const Gom__Report *r,
+                  int64_t now_ms, hub_validate_fn *validate, void *validate_arg,
+                  hub_result_t *res)
+{
+    s_report (self, key, r, now_ms, validate, validate_arg, res);
+    if (res->ack || !res->permanent || self->failed)
+        return;
+    //  Every permanent refusal is kept, so that the operator sees who
+    //  tried and why (arrivals, the dashboard); within this batch, so it
+    //  is on disk with the rest.
+    sqlite3_stmt *st = gom_db_prepare (
+        self->db, "INSERT INTO rejections (report_id, agent_key, unit, form, "
+                  "period, revision, code, reason, at_ms) "
+                  "VALUES (?,?,?,?,?,?,?,?,?)");
+    if (!st)
+        return;
+    sqlite3_bind_blob (st, 1, r->report_id.data, (int)r->report_id.len,
+                       SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, key, -1, SQLITE_TRANSIENT);
+    gom_db_bind_str (st, 3, r->unit);
+    gom_db_bind_str (st, 4, r->form);
+    gom_db_bind_str (st, 5, r->period);
+    sqlite3_bind_int64 (st, 6, r->revision);
+    sqlite3_bind_text (st, 7, res->code, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 8, res->reason, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 9, now_ms);
+    if (sqlite3_step (st) != SQLITE_DONE)
+        zsys_warning ("store: cannot record a rejection: %s",
+                      sqlite3_errmsg (self->db));
+    sqlite3_finalize (st);
 }
 
 void

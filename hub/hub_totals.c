@@ -15,6 +15,169 @@ s_time (int64_t ms)
     return json_string (buf);
 }
 
+//  What one unit has sent for a form and period.
+typedef struct {
+    bool reported;         //  an accepted report is stored
+    int64_t first_sealed;  //  sealed time of its first revision
+    int64_t first_received;
+    int64_t revision;     //  its highest revision
+    char *code, *reason;  //  its latest refusal, if any
+} unit_status_t;
+
+static void
+s_status_free (void **item)
+{
+    unit_status_t *u = *item;
+    if (u) {
+        free (u->code);
+        free (u->reason);
+        free (u);
+        *item = NULL;
+    }
+}
+
+static unit_status_t *
+s_status (zhashx_t *map, const char *unit)
+{
+    unit_status_t *u = zhashx_lookup (map, unit);
+    if (!u) {
+        u = calloc (1, sizeof *u);
+        zhashx_insert (map, unit, u);
+    }
+    return u;
+}
+
+//  unit -> unit_status_t for every unit that sent form/period, accepted
+//  or refused. Timeliness is judged on the first revision: a correction
+//  sent after the deadline does not make a report that was on time late.
+static zhashx_t *
+s_statuses (sqlite3 *db, const char *form, const char *period)
+{
+    zhashx_t *map = zhashx_new ();
+    zhashx_set_destructor (map, s_status_free);
+    sqlite3_stmt *st = gom_db_prepare (
+        db, "SELECT unit, max(revision), min(sealed_ms), min(received_ms) "
+            "FROM reports WHERE form=? AND period=? GROUP BY unit");
+    if (st) {
+        sqlite3_bind_text (st, 1, form, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 2, period, -1, SQLITE_TRANSIENT);
+        while (sqlite3_step (st) == SQLITE_ROW) {
+            unit_status_t *u =
+                s_status (map, (const char *)sqlite3_column_text (st, 0));
+            u->reported = true;
+            u->revision = sqlite3_column_int64 (st, 1);
+            u->first_sealed = sqlite3_column_int64 (st, 2);
+            u->first_received = sqlite3_column_int64 (st, 3);
+        }
+    }
+    sqlite3_finalize (st);
+    st = gom_db_prepare (
+        db, "SELECT unit, code, reason FROM rejections WHERE form=? AND "
+            "period=? AND unit IS NOT NULL ORDER BY id");
+    if (st) {
+        sqlite3_bind_text (st, 1, form, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 2, period, -1, SQLITE_TRANSIENT);
+        while (sqlite3_step (st) == SQLITE_ROW) {
+            unit_status_t *u =
+                s_status (map, (const char *)sqlite3_column_text (st, 0));
+            free (u->code);
+            free (u->reason);
+            u->code = strdup ((const char *)sqlite3_column_text (st, 1));
+            u->reason = strdup ((const char *)sqlite3_column_text (st, 2));
+        }
+    }
+    sqlite3_finalize (st);
+    return map;
+}
+
+//  Completeness over the expected units (active leaves of the subtree):
+//  counts, and with list_all every unit with its state.
+static json_t *
+s_completeness (gom_units_t *units, zhashx_t *statuses, const char *root,
+                int64_t deadline, bool list_all)
+{
+    json_t *comp = json_object ();
+    if (!units) {
+        json_object_set_new (comp, "expected", json_null ());
+        return comp;
+    }
+    size_t expected = 0, on_time = 0, late = 0, rejected = 0;
+    json_t *missing = json_array (), *late_units = json_array ();
+    json_t *all = json_array ();
+    for (size_t i = 0; i < gom_units_count (units); i++) {
+        const char *code = gom_units_code (units, i);
+        if ((root && !gom_units_within (units, code, root)) ||
+            !gom_units_is_leaf (units, code) ||
+            !gom_units_active (units, code, deadline))
+            continue;
+        expected++;
+        unit_status_t *u = zhashx_lookup (statuses, code);
+        const char *state = "missing";
+        if (u && u->reported && u->first_sealed <= deadline) {
+            state = "on_time";
+            on_time++;
+        }
+        else if (u && u->reported) {
+            state = "late";
+            late++;
+        }
+        else if (u && u->code) {
+            state = "rejected";
+            rejected++;
+        }
+        const char *parent = gom_units_parent (units, code);
+        json_t *who = json_pack ("{s:s, s:s}", "code", code, "name",
+                                 gom_units_name (units, code));
+        if (strcmp (state, "late") == 0)
+            json_array_append (late_units, who);
+        else if (strcmp (state, "on_time") != 0)
+            json_array_append (missing, who);
+        if (list_all) {
+            json_object_set_new (who, "state", json_string (state));
+            json_object_set_new (who, "parent",
+                                 parent ? json_string (parent) : json_null ());
+            json_object_set_new (
+                who, "parent_name",
+                parent ? json_string (gom_units_name (units, parent))
+                       : json_null ());
+            json_object_set_new (who, "revision",
+                                 u && u->reported ? json_integer (u->revision)
+                                                  : json_null ());
+            json_object_set_new (who, "sealed_at",
+                                 u && u->reported ? s_time (u->first_sealed)
+                                                  : json_null ());
+            json_object_set_new (who, "received_at",
+                                 u && u->reported ? s_time (u->first_received)
+                                                  : json_null ());
+            json_object_set_new (who, "rejected_code",
+                                 u && u->code ? json_string (u->code)
+                                              : json_null ());
+            json_object_set_new (who, "rejected_reason",
+                                 u && u->reason ? json_string (u->reason)
+                                                : json_null ());
+            json_array_append (all, who);
+        }
+        json_decref (who);
+    }
+    json_object_set_new (comp, "expected", json_integer (expected));
+    json_object_set_new (comp, "on_time", json_integer (on_time));
+    json_object_set_new (comp, "late", json_integer (late));
+    json_object_set_new (comp, "rejected", json_integer (rejected));
+    json_object_set_new (comp, "missing",
+                         json_integer (expected - on_time - late));
+    json_object_set_new (
+        comp, "percent",
+        expected ? json_real (round (1000.0 * (on_time + late) / expected) / 10)
+                 : json_null ());
+    json_object_set_new (comp, "missing_units", missing);
+    json_object_set_new (comp, "late_units", late_units);
+    if (list_all)
+        json_object_set_new (comp, "units", all);
+    else
+        json_decref (all);
+    return comp;
+}
+
 json_t *
 hub_totals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
                  const char *period, const char *root, char *err, size_t errlen)
@@ -32,8 +195,6 @@ hub_totals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
     size_t n_cells = gom_form_cell_count (form);
     int64_t *sum = calloc (n_cells + 1, sizeof (int64_t));
     int64_t *count = calloc (n_cells + 1, sizeof (int64_t));
-    zhashx_t *sealed = zhashx_new ();  //  unit -> sealed_ms + 1 (its latest)
-    zhashx_set_destructor (sealed, (zhashx_destructor_fn *)zstr_free);
     json_t *reports = json_array ();
 
     gom_db_exec (db, "BEGIN");
@@ -54,17 +215,13 @@ hub_totals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
                            : strcmp (unit, root) != 0))
             continue;
         int64_t sealed_ms = sqlite3_column_int64 (st, 3);
-        char text [24];
-        snprintf (text, sizeof text, "%" PRId64, sealed_ms);
-        zhashx_update (sealed, unit, strdup (text));
         json_array_append_new (
             reports,
-            json_pack ("{s:s, s:I, s:I, s:o, s:o, s:b}", "unit", unit,
-                       "receipt", (json_int_t)sqlite3_column_int64 (st, 1),
-                       "revision", (json_int_t)sqlite3_column_int64 (st, 2),
-                       "sealed_at", s_time (sealed_ms), "received_at",
-                       s_time (sqlite3_column_int64 (st, 4)), "on_time",
-                       sealed_ms <= deadline));
+            json_pack ("{s:s, s:I, s:I, s:o, s:o}", "unit", unit, "receipt",
+                       (json_int_t)sqlite3_column_int64 (st, 1), "revision",
+                       (json_int_t)sqlite3_column_int64 (st, 2), "sealed_at",
+                       s_time (sealed_ms), "received_at",
+                       s_time (sqlite3_column_int64 (st, 4))));
         sqlite3_bind_int64 (cells, 1, sqlite3_column_int64 (st, 1));
         while (sqlite3_step (cells) == SQLITE_ROW) {
             size_t i = gom_form_cell_index (
@@ -133,50 +290,89 @@ hub_totals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
     }
     json_object_set_new (out, "indicators", jind);
 
-    //  Completeness over the expected units (active leaves of the subtree).
-    json_t *comp = json_object ();
-    if (units) {
-        size_t expected = 0, on_time = 0, late = 0;
-        json_t *missing = json_array (), *late_units = json_array ();
-        for (size_t i = 0; i < gom_units_count (units); i++) {
-            const char *code = gom_units_code (units, i);
-            if ((root && !gom_units_within (units, code, root)) ||
-                !gom_units_is_leaf (units, code) ||
-                !gom_units_active (units, code, deadline))
-                continue;
-            expected++;
-            const char *s = zhashx_lookup (sealed, code);
-            json_t *who = json_pack ("{s:s, s:s}", "code", code, "name",
-                                     gom_units_name (units, code));
-            if (!s)
-                json_array_append_new (missing, who);
-            else if (atoll (s) <= deadline) {
-                on_time++;
-                json_decref (who);
-            }
-            else {
-                late++;
-                json_array_append_new (late_units, who);
-            }
-        }
-        json_object_set_new (comp, "expected", json_integer (expected));
-        json_object_set_new (comp, "on_time", json_integer (on_time));
-        json_object_set_new (comp, "late", json_integer (late));
-        json_object_set_new (comp, "missing",
-                             json_integer (json_array_size (missing)));
-        json_object_set_new (
-            comp, "percent",
-            expected
-                ? json_real (round (1000.0 * (on_time + late) / expected) / 10)
-                : json_null ());
-        json_object_set_new (comp, "missing_units", missing);
-        json_object_set_new (comp, "late_units", late_units);
-    }
-    else
-        json_object_set_new (comp, "expected", json_null ());
+    zhashx_t *statuses = s_statuses (db, gom_form_code (form), period);
+    json_t *comp = s_completeness (units, statuses, root, deadline, false);
+    zhashx_destroy (&statuses);
     json_object_set_new (out, "completeness", comp);
-    zhashx_destroy (&sealed);
     free (sum);
     free (count);
     return out;
+}
+
+json_t *
+hub_arrivals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
+                   const char *period, const char *root, char *err,
+                   size_t errlen)
+{
+    if (!gom_form_period_valid (form, period)) {
+        snprintf (err, errlen, "period %s is not valid for form %s (%s)",
+                  period, gom_form_code (form), gom_form_period_type (form));
+        return NULL;
+    }
+    if (!units) {
+        snprintf (err, errlen, "arrivals need a unit tree (units.csv)");
+        return NULL;
+    }
+    if (root && !gom_units_exists (units, root)) {
+        snprintf (err, errlen, "unit %s is not in the unit tree", root);
+        return NULL;
+    }
+    int64_t deadline = gom_form_deadline_ms (form, period);
+    gom_db_exec (db, "BEGIN");
+    zhashx_t *statuses = s_statuses (db, gom_form_code (form), period);
+    gom_db_exec (db, "COMMIT");
+    json_t *out = s_completeness (units, statuses, root, deadline, true);
+    zhashx_destroy (&statuses);
+    json_object_set_new (out, "form", json_string (gom_form_code (form)));
+    json_object_set_new (out, "period", json_string (period));
+    json_object_set_new (out, "unit", root ? json_string (root) : json_null ());
+    json_object_set_new (out, "deadline_at", s_time (deadline));
+    return out;
+}
+
+json_t *
+hub_texts_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
+                const char *period, const char *section, const char *root,
+                char *err, size_t errlen)
+{
+    bool known = false;
+    for (size_t i = 0; i < gom_form_text_count (form); i++) {
+        const char *code, *label;
+        bool required;
+        gom_form_text (form, i, &code, &label, &required);
+        known = known || strcmp (code, section) == 0;
+    }
+    if (!known) {
+        snprintf (err, errlen, "form %s has no narrative section %s",
+                  gom_form_code (form), section);
+        return NULL;
+    }
+    json_t *list = json_array ();
+    gom_db_exec (db, "BEGIN");
+    sqlite3_stmt *st = gom_db_prepare (
+        db, "SELECT r.unit, r.revision, t.text FROM reports r "
+            "JOIN texts t ON t.receipt=r.receipt AND t.code=?3 "
+            "WHERE r.form=?1 AND r.period=?2 AND r.revision="
+            "(SELECT max(revision) FROM reports "
+            " WHERE unit=r.unit AND form=?1 AND period=?2) ORDER BY r.unit");
+    if (st) {
+        sqlite3_bind_text (st, 1, gom_form_code (form), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 2, period, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 3, section, -1, SQLITE_TRANSIENT);
+    }
+    while (st && sqlite3_step (st) == SQLITE_ROW) {
+        const char *unit = (const char *)sqlite3_column_text (st, 0);
+        if (root && units && !gom_units_within (units, unit, root))
+            continue;
+        const char *name = units ? gom_units_name (units, unit) : NULL;
+        json_array_append_new (
+            list,
+            json_pack ("{s:s, s:o, s:I, s:s}", "unit", unit, "name",
+                       name ? json_string (name) : json_null (), "revision",
+                       (json_int_t)sqlite3_column_int64 (st, 1), "text",
+                       (const char *)sqlite3_column_text (st, 2)));
+    }
+    sqlite3_finalize (st);
+    gom_db_exec (db, "COMMIT");
+    return list;
 }

@@ -12,8 +12,9 @@
       ratios; it is then compared with its target (floor and/or ceiling).
     - Completeness: the units expected to report are the active leaf units
       of the subtree (the reporting bodies; the levels above them gather).
-      A report sealed by the end of the form's deadline day (Vietnam time)
-      is on time, later is late, none is missing; completeness never
+      A unit whose first revision was sealed by the end of the form's
+      deadline day (Vietnam time) is on time (a correction sent later does
+      not make it late), later is late, none is missing; completeness never
       exceeds 100%. Without a unit tree there is no list of expected units,
       and only what arrived is counted. */
 #ifndef HUB_TOTALS_H
@@ -29,5 +30,21 @@
 json_t *hub_totals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
                          const char *period, const char *root, char *err,
                          size_t errlen);
+
+//  Every expected unit of the subtree (active leaves) with its state:
+//  on_time, late, missing, or rejected (refused, nothing accepted), its
+//  latest revision, first sealed and received times, and the refusal;
+//  with the counts and the completeness share (never above 100%). Needs
+//  the unit tree. New JSON object, or NULL with err.
+json_t *hub_arrivals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
+                           const char *period, const char *root, char *err,
+                           size_t errlen);
+
+//  Every unit's narrative text for one section (a text code of the form),
+//  from each unit's latest revision, in the subtree at root. New JSON
+//  array, or NULL with err.
+json_t *hub_texts_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
+                        const char *period, const char *section,
+                        const char *root, char *err, size_t errlen);
 
 #endif

@@ -9,6 +9,7 @@
 #include "hub_totals.h"
 #include "hub_store.h"
 
+#include <csv.h>
 #include <czmq.h>
 #include <getopt.h>
 #include <math.h>
@@ -26,7 +27,11 @@ static const char *s_usage =
     "  agents  --config DIR/hub.cfg [--json]\n"
     "  forms check FILE...      (check form definition files)\n"
     "  totals  --config DIR/hub.cfg --form F --period P [--unit ROOT] "
+    "[--json|--csv]\n"
+    "  arrivals --config DIR/hub.cfg --form F --period P [--unit ROOT] "
     "[--json]\n"
+    "  texts   --config DIR/hub.cfg --form F --period P --section S "
+    "[--unit ROOT] [--json]\n"
     "  version\n"
     "See docs/cli.md.\n";
 
@@ -38,7 +43,9 @@ typedef struct {
     const char *key;
     const char *form;
     const char *period;
+    const char *section;
     bool json;
+    bool csv;
     int first_file;  //  index in argv of the first FILE
 } args_t;
 
@@ -65,6 +72,8 @@ s_parse (int argc, char **argv, args_t *a, bool files)
                                      { "json", no_argument, 0, 'j' },
                                      { "form", required_argument, 0, 'f' },
                                      { "period", required_argument, 0, 'p' },
+                                     { "section", required_argument, 0, 's' },
+                                     { "csv", no_argument, 0, 'C' },
                                      { 0, 0, 0, 0 } };
     int c;
     optind = 1;
@@ -78,6 +87,8 @@ s_parse (int argc, char **argv, args_t *a, bool files)
             case 'j': a->json = true; break;
             case 'f': a->form = optarg; break;
             case 'p': a->period = optarg; break;
+            case 's': a->section = optarg; break;
+            case 'C': a->csv = true; break;
             default: return -1;
         }
     }
@@ -341,13 +352,153 @@ s_forms (args_t *a, int argc, char **argv)
     return rc;
 }
 
-//  gom-hub totals: the consolidated table of a form and period over a
-//  subtree, its ratios against their targets, and who has reported.
+static void
+s_csv_row (int n, ...)
+{
+    va_list ap;
+    va_start (ap, n);
+    for (int i = 0; i < n; i++) {
+        const char *field = va_arg (ap, const char *);
+        if (i)
+            fputc (',', stdout);
+        csv_fwrite (stdout, field ? field : "", field ? strlen (field) : 0);
+    }
+    fputs ("\r\n", stdout);
+    va_end (ap);
+}
+
+static void
+s_print_totals_csv (json_t *out)
+{
+    fputs ("\xEF\xBB\xBF", stdout);  //  for Excel
+    s_csv_row (4, "code", "label", "sum", "units");
+    size_t i;
+    json_t *c;
+    json_array_foreach (json_object_get (out, "cells"), i, c) {
+        char sum [32] = "", units [32];
+        json_t *v = json_object_get (c, "sum");
+        if (json_is_integer (v))
+            snprintf (sum, sizeof sum, "%" JSON_INTEGER_FORMAT,
+                      json_integer_value (v));
+        snprintf (units, sizeof units, "%" JSON_INTEGER_FORMAT,
+                  json_integer_value (json_object_get (c, "units")));
+        s_csv_row (4, json_string_value (json_object_get (c, "code")),
+                   json_string_value (json_object_get (c, "label")), sum,
+                   units);
+    }
+    s_csv_row (6, "indicator", "label", "value", "target_min", "target_max",
+               "met");
+    json_array_foreach (json_object_get (out, "indicators"), i, c) {
+        char value [32] = "", mn [32] = "", mx [32] = "";
+        json_t *v = json_object_get (c, "value");
+        json_t *met = json_object_get (c, "met");
+        if (json_is_number (v))
+            snprintf (value, sizeof value, "%.2f", json_number_value (v));
+        if (json_is_number (json_object_get (c, "target_min")))
+            snprintf (mn, sizeof mn, "%g",
+                      json_number_value (json_object_get (c, "target_min")));
+        if (json_is_number (json_object_get (c, "target_max")))
+            snprintf (mx, sizeof mx, "%g",
+                      json_number_value (json_object_get (c, "target_max")));
+        s_csv_row (6, json_string_value (json_object_get (c, "code")),
+                   json_string_value (json_object_get (c, "label")), value, mn,
+                   mx,
+                   json_is_true (met)    ? "met"
+                   : json_is_false (met) ? "not met"
+                                         : "");
+    }
+}
+
+static void
+s_print_totals (args_t *a, json_t *out)
+{
+    printf ("%s v%" JSON_INTEGER_FORMAT " (%s), period %s, %s; deadline %s\n",
+            json_string_value (json_object_get (out, "form")),
+            json_integer_value (json_object_get (out, "version")),
+            json_string_value (json_object_get (out, "title")), a->period,
+            a->units ? a->units : "all units",
+            json_string_value (json_object_get (out, "deadline_at")));
+    size_t i;
+    json_t *c;
+    json_array_foreach (json_object_get (out, "cells"), i, c) {
+        json_t *sum = json_object_get (c, "sum");
+        char num [32] = "-";
+        if (json_is_integer (sum))
+            snprintf (num, sizeof num, "%" JSON_INTEGER_FORMAT,
+                      json_integer_value (sum));
+        printf ("  %-16s %12s  (%" JSON_INTEGER_FORMAT " units)  %s\n",
+                json_string_value (json_object_get (c, "code")), num,
+                json_integer_value (json_object_get (c, "units")),
+                json_string_value (json_object_get (c, "label")));
+    }
+    json_array_foreach (json_object_get (out, "indicators"), i, c) {
+        json_t *v = json_object_get (c, "value");
+        json_t *met = json_object_get (c, "met");
+        printf ("  %-30s %8.2f  %s  %s\n",
+                json_string_value (json_object_get (c, "code")),
+                json_is_number (v) ? json_number_value (v) : NAN,
+                json_is_true (met)    ? "met"
+                : json_is_false (met) ? "NOT MET"
+                                      : "-",
+                json_string_value (json_object_get (c, "label")));
+    }
+}
+
+static void
+s_print_arrivals (json_t *out)
+{
+    size_t i;
+    json_t *u;
+    const char *group = NULL;
+    json_array_foreach (json_object_get (out, "units"), i, u) {
+        const char *parent = json_string_value (json_object_get (u, "parent"));
+        if (parent && (!group || strcmp (group, parent) != 0)) {
+            printf ("%s %s\n", parent,
+                    json_string_value (json_object_get (u, "parent_name")));
+            group = parent;
+        }
+        json_t *sealed = json_object_get (u, "sealed_at");
+        json_t *why = json_object_get (u, "rejected_reason");
+        printf ("  %-10s %-12s %s%s%s\n",
+                json_string_value (json_object_get (u, "state")),
+                json_string_value (json_object_get (u, "code")),
+                json_string_value (json_object_get (u, "name")),
+                json_is_string (sealed) ? "  sealed " : "",
+                json_is_string (sealed) ? json_string_value (sealed) : "");
+        if (json_is_string (why) && !json_is_string (sealed))
+            printf ("             -- %s\n", json_string_value (why));
+    }
+}
+
+static void
+s_print_completeness (json_t *comp)
+{
+    if (!json_is_integer (json_object_get (comp, "expected")))
+        return;
+    json_t *pct = json_object_get (comp, "percent");
+    printf ("  %" JSON_INTEGER_FORMAT " on time, %" JSON_INTEGER_FORMAT
+            " late, %" JSON_INTEGER_FORMAT " missing (%" JSON_INTEGER_FORMAT
+            " of them rejected), of %" JSON_INTEGER_FORMAT
+            " expected: %.1f%% complete\n",
+            json_integer_value (json_object_get (comp, "on_time")),
+            json_integer_value (json_object_get (comp, "late")),
+            json_integer_value (json_object_get (comp, "missing")),
+            json_integer_value (json_object_get (comp, "rejected")),
+            json_integer_value (json_object_get (comp, "expected")),
+            json_is_number (pct) ? json_number_value (pct) : 0.0);
+}
+
+//  gom-hub totals | arrivals | texts: the province's views of one form and
+//  period over a subtree: the consolidated table with its ratios against
+//  targets; who has reported, late, missing or rejected; the narrative of
+//  one section from every unit.
 static int
-s_totals (args_t *a)
+s_consolidate (args_t *a, const char *what)
 {
     if (!a->form || !a->period)
-        return s_fail ("totals needs --form F and --period P");
+        return s_fail ("%s needs --form F and --period P", what);
+    if (strcmp (what, "texts") == 0 && !a->section)
+        return s_fail ("texts needs --section S (a narrative section code)");
     gom_config_t *cfg = NULL;
     hub_store_t *store = s_open_store (a, &cfg);
     if (!store)
@@ -361,62 +512,47 @@ s_totals (args_t *a)
     int rc = 0;
     json_t *out = NULL;
     gom_form_t *form = catalog ? hub_catalog_form (catalog, a->form, 0) : NULL;
+    gom_units_t *tree = catalog ? hub_catalog_units (catalog) : NULL;
+    sqlite3 *db = hub_store_db (store);
     if (!catalog)
         rc = s_fail ("%s", err);
     else if (!form)
         rc = s_fail ("form %s is not in the hub's form pack", a->form);
-    else if (!(out = hub_totals_json (hub_store_db (store), form,
-                                      hub_catalog_units (catalog), a->period,
-                                      a->units, err, sizeof err)))
+    else if (strcmp (what, "totals") == 0)
+        out = hub_totals_json (db, form, tree, a->period, a->units, err,
+                               sizeof err);
+    else if (strcmp (what, "arrivals") == 0)
+        out = hub_arrivals_json (db, form, tree, a->period, a->units, err,
+                                 sizeof err);
+    else
+        out = hub_texts_json (db, form, tree, a->period, a->section, a->units,
+                              err, sizeof err);
+    if (rc == 0 && !out)
         rc = s_fail ("%s", err);
-    else if (a->json)
+    else if (rc == 0 && a->json)
         s_print_json (out);
-    else {
-        printf ("%s v%" JSON_INTEGER_FORMAT " (%s), period %s, %s; deadline "
-                "%s\n",
-                json_string_value (json_object_get (out, "form")),
-                json_integer_value (json_object_get (out, "version")),
-                json_string_value (json_object_get (out, "title")), a->period,
-                a->units ? a->units : "all units",
-                json_string_value (json_object_get (out, "deadline_at")));
+    else if (rc == 0 && strcmp (what, "totals") == 0) {
+        if (a->csv)
+            s_print_totals_csv (out);
+        else {
+            s_print_totals (a, out);
+            s_print_completeness (json_object_get (out, "completeness"));
+        }
+    }
+    else if (rc == 0 && strcmp (what, "arrivals") == 0) {
+        s_print_arrivals (out);
+        s_print_completeness (out);
+    }
+    else if (rc == 0) {
         size_t i;
-        json_t *c;
-        json_array_foreach (json_object_get (out, "cells"), i, c) {
-            json_t *sum = json_object_get (c, "sum");
-            char num [32] = "-";
-            if (json_is_integer (sum))
-                snprintf (num, sizeof num, "%" JSON_INTEGER_FORMAT,
-                          json_integer_value (sum));
-            printf ("  %-16s %12s  (%" JSON_INTEGER_FORMAT " units)  %s\n",
-                    json_string_value (json_object_get (c, "code")), num,
-                    json_integer_value (json_object_get (c, "units")),
-                    json_string_value (json_object_get (c, "label")));
-        }
-        json_array_foreach (json_object_get (out, "indicators"), i, c) {
-            json_t *v = json_object_get (c, "value");
-            json_t *met = json_object_get (c, "met");
-            printf ("  %-30s %8.2f  %s  %s\n",
-                    json_string_value (json_object_get (c, "code")),
-                    json_is_number (v) ? json_number_value (v) : NAN,
-                    json_is_true (met)    ? "met"
-                    : json_is_false (met) ? "NOT MET"
-                                          : "-",
-                    json_string_value (json_object_get (c, "label")));
-        }
-        json_t *comp = json_object_get (out, "completeness");
-        if (json_is_integer (json_object_get (comp, "expected"))) {
-            printf ("  reported %" JSON_INTEGER_FORMAT
-                    " on time, %" JSON_INTEGER_FORMAT
-                    " late, %" JSON_INTEGER_FORMAT
-                    " missing, of %" JSON_INTEGER_FORMAT " expected\n",
-                    json_integer_value (json_object_get (comp, "on_time")),
-                    json_integer_value (json_object_get (comp, "late")),
-                    json_integer_value (json_object_get (comp, "missing")),
-                    json_integer_value (json_object_get (comp, "expected")));
-            json_array_foreach (json_object_get (comp, "missing_units"), i, c)
-                printf ("  missing: %s %s\n",
-                        json_string_value (json_object_get (c, "code")),
-                        json_string_value (json_object_get (c, "name")));
+        json_t *t;
+        json_array_foreach (out, i, t) {
+            json_t *name = json_object_get (t, "name");
+            printf ("== %s %s (r%" JSON_INTEGER_FORMAT ")\n%s\n\n",
+                    json_string_value (json_object_get (t, "unit")),
+                    json_is_string (name) ? json_string_value (name) : "",
+                    json_integer_value (json_object_get (t, "revision")),
+                    json_string_value (json_object_get (t, "text")));
         }
     }
     json_decref (out);
@@ -456,8 +592,9 @@ main (int argc, char **argv)
     }
     if (strcmp (cmd, "init") == 0)
         return s_init (&a);
-    if (strcmp (cmd, "totals") == 0)
-        return s_totals (&a);
+    if (strcmp (cmd, "totals") == 0 || strcmp (cmd, "arrivals") == 0 ||
+        strcmp (cmd, "texts") == 0)
+        return s_consolidate (&a, cmd);
     if (strcmp (cmd, "forms") == 0)
         return s_forms (&a, argc - 1, argv + 1);
     if (strcmp (cmd, "enroll") == 0)

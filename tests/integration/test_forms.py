@@ -156,6 +156,33 @@ class Forms(FormsMixin, gomtest.GomTestCase):
         self.assertEqual(sorted(u['code'] for u in comp['missing_units']),
                          ['18076', '18079'])
 
+        # Arrivals: 18073 late (the H1 deadline has passed), 18076 rejected
+        # (its H1 report was refused; its H2 report does not count here),
+        # 18079 missing; never above 100%.
+        arr = gomtest.run_json(
+            [gomtest.HUB_BIN, 'arrivals', '--config', hub.cfg, '--form',
+             'HT-VSTBPN-6T', '--period', '2026-H1', '--json'],
+            what='gom-hub arrivals')
+        states = {u['code']: u['state'] for u in arr['units']}
+        self.assertEqual(states, {'18073': 'late', '18076': 'rejected',
+                                  '18079': 'missing'})
+        rej = [u for u in arr['units'] if u['code'] == '18076'][0]
+        self.assertEqual(rej['rejected_code'], 'invalid')
+        self.assertEqual((arr['expected'], arr['late'], arr['rejected'],
+                          arr['missing']), (3, 1, 1, 2))
+        self.assertAlmostEqual(arr['percent'], 33.3)
+        self.assertEqual(rej['parent_name'], 'Thành phố Hà Tĩnh')
+
+        # The narrative of one section from every unit.
+        texts = gomtest.run_json(
+            [gomtest.HUB_BIN, 'texts', '--config', hub.cfg, '--form',
+             'HT-VSTBPN-6T', '--period', '2026-H1', '--section', 'situation',
+             '--json'], what='gom-hub texts')
+        with open(os.path.join(SAMPLES, '18073-2026-H1.json')) as f:
+            want_text = json.load(f)['texts']['situation']
+        self.assertEqual([(t['unit'], t['text']) for t in texts],
+                         [('18073', want_text)])
+
     def run_hub_expecting_refusal(self, hub):
         cp = subprocess.run([gomtest.HUB_BIN, 'run', '--config', hub.cfg],
                             capture_output=True, text=True, timeout=30)
