@@ -89,7 +89,39 @@ agent_options_load (gom_config_t *cfg, agent_options_t *o, char *err,
         return -1;
     }
     size_t n = 0;
-    o->units = gom_split_list (units ? units : "", &n);
+    //  units inline, and/or units_file: a file of codes (one a line, or
+    //  comma-separated), for an office that reports for many units (a
+    //  config line holds at most about a thousand characters).
+    char *list = strdup (units ? units : "");
+    char *file = gom_config_file (cfg, "units_file", NULL);
+    if (file) {
+        FILE *f = fopen (file, "r");
+        if (!f) {
+            snprintf (err, errlen, "%s: units_file %s: %s",
+                      gom_config_path (cfg), file, strerror (errno));
+            free (file);
+            free (list);
+            return -1;
+        }
+        char line [256];
+        while (fgets (line, sizeof line, f)) {
+            line [strcspn (line, "\r\n")] = 0;
+            size_t len = strlen (list);
+            list = realloc (list, len + strlen (line) + 2);
+            snprintf (list + len, strlen (line) + 2, ",%s", line);
+        }
+        fclose (f);
+        free (file);
+    }
+    o->units = gom_split_list (list, &n);
+    free (list);
+    for (size_t i = 0; i < n; i++)
+        if (!gom_code_valid (o->units [i])) {
+            snprintf (err, errlen, "%s: units: \"%.40s\" is not a unit code",
+                      gom_config_path (cfg), o->units [i]);
+            agent_options_free (o);
+            return -1;
+        }
     if (n == 0) {
         snprintf (err, errlen, "%s: units: no unit code given",
                   gom_config_path (cfg));

@@ -141,6 +141,28 @@ s_init (args_t *a)
     gom_mkdir_p (sub, 0750);
     snprintf (sub, sizeof sub, "%s/forms", a->dir);
     gom_mkdir_p (sub, 0750);
+    //  A long list of units goes into a file of its own (a config line
+    //  holds at most about a thousand characters).
+    char units_line [600];
+    if (strlen (a->units) > 400) {
+        char *path = gom_path_join (a->dir, "units.txt");
+        char *copy = strdup (a->units);
+        for (char *p = copy; *p; p++)
+            if (*p == ',')
+                *p = '\n';
+        int wrc = gom_write_file (path, copy, strlen (copy), 0640, false);
+        free (copy);
+        free (path);
+        if (wrc != 0) {
+            s_fail ("%s/units.txt: %s", a->dir, strerror (errno));
+            goto done;
+        }
+        snprintf (units_line, sizeof units_line,
+                  "    units_file = \"units.txt\"\n");
+    }
+    else
+        snprintf (units_line, sizeof units_line, "    units = \"%s\"\n",
+                  a->units);
     char text [2048];
     snprintf (text, sizeof text,
               "#   gom agent configuration (ZPL). Paths are relative to this "
@@ -149,12 +171,12 @@ s_init (args_t *a)
               "agent\n"
               "    hub = \"%s\"\n"
               "    hub_key = \"%s\"\n"
-              "    units = \"%s\"\n"
+              "%s"
               "    outbox = \"outbox.db\"\n"
               "    cert = \"agent.cert\"\n"
               "    spool = \"spool\"\n"
               "    forms = \"forms\"\n",
-              a->hub, a->hub_key, a->units);
+              a->hub, a->hub_key, units_line);
     if (gom_write_file (cfg, text, strlen (text), 0640, true) != 0) {
         s_fail ("%s: %s", cfg, strerror (errno));
         goto done;
