@@ -5,6 +5,7 @@
 #include "gom_keys.h"
 #include "gom_util.h"
 #include "hub_catalog.h"
+#include "hub_export.h"
 #include "hub_server.h"
 #include "hub_totals.h"
 #include "hub_store.h"
@@ -30,6 +31,8 @@ static const char *s_usage =
     "[--json|--csv]\n"
     "  arrivals --config DIR/hub.cfg --form F --period P [--unit ROOT] "
     "[--json]\n"
+    "  export  --config DIR/hub.cfg --form F --period P [--unit ROOT] "
+    "--xlsx FILE\n"
     "  texts   --config DIR/hub.cfg --form F --period P --section S "
     "[--unit ROOT] [--json]\n"
     "  version\n"
@@ -44,6 +47,7 @@ typedef struct {
     const char *form;
     const char *period;
     const char *section;
+    const char *xlsx;
     bool json;
     bool csv;
     int first_file;  //  index in argv of the first FILE
@@ -74,6 +78,7 @@ s_parse (int argc, char **argv, args_t *a, bool files)
                                      { "period", required_argument, 0, 'p' },
                                      { "section", required_argument, 0, 's' },
                                      { "csv", no_argument, 0, 'C' },
+                                     { "xlsx", required_argument, 0, 'x' },
                                      { 0, 0, 0, 0 } };
     int c;
     optind = 1;
@@ -89,6 +94,7 @@ s_parse (int argc, char **argv, args_t *a, bool files)
             case 'p': a->period = optarg; break;
             case 's': a->section = optarg; break;
             case 'C': a->csv = true; break;
+            case 'x': a->xlsx = optarg; break;
             default: return -1;
         }
     }
@@ -499,6 +505,8 @@ s_consolidate (args_t *a, const char *what)
         return s_fail ("%s needs --form F and --period P", what);
     if (strcmp (what, "texts") == 0 && !a->section)
         return s_fail ("texts needs --section S (a narrative section code)");
+    if (strcmp (what, "export") == 0 && !a->xlsx)
+        return s_fail ("export needs --xlsx FILE");
     gom_config_t *cfg = NULL;
     hub_store_t *store = s_open_store (a, &cfg);
     if (!store)
@@ -524,6 +532,28 @@ s_consolidate (args_t *a, const char *what)
     else if (strcmp (what, "arrivals") == 0)
         out = hub_arrivals_json (db, form, tree, a->period, a->units, err,
                                  sizeof err);
+    else if (strcmp (what, "export") == 0) {
+        out = hub_totals_json (db, form, tree, a->period, a->units, err,
+                               sizeof err);
+        json_t *arr = out && tree
+                          ? hub_arrivals_json (db, form, tree, a->period,
+                                               a->units, err, sizeof err)
+                          : NULL;
+        if (out &&
+            hub_export_xlsx (form, out, arr, a->xlsx, err, sizeof err) != 0) {
+            json_decref (out);
+            out = NULL;
+        }
+        json_decref (arr);
+        bool exported = out != NULL;
+        if (exported)
+            printf ("exported %s %s to %s\n", a->form, a->period, a->xlsx);
+        json_decref (out);
+        hub_catalog_destroy (&catalog);
+        hub_store_destroy (&store);
+        gom_config_destroy (&cfg);
+        return exported ? 0 : s_fail ("%s", err);
+    }
     else
         out = hub_texts_json (db, form, tree, a->period, a->section, a->units,
                               err, sizeof err);
@@ -593,7 +623,7 @@ main (int argc, char **argv)
     if (strcmp (cmd, "init") == 0)
         return s_init (&a);
     if (strcmp (cmd, "totals") == 0 || strcmp (cmd, "arrivals") == 0 ||
-        strcmp (cmd, "texts") == 0)
+        strcmp (cmd, "texts") == 0 || strcmp (cmd, "export") == 0)
         return s_consolidate (&a, cmd);
     if (strcmp (cmd, "forms") == 0)
         return s_forms (&a, argc - 1, argv + 1);

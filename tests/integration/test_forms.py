@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import zipfile
 
 import gomtest
 
@@ -172,6 +173,21 @@ class Forms(FormsMixin, gomtest.GomTestCase):
                           arr['missing']), (3, 1, 1, 2))
         self.assertAlmostEqual(arr['percent'], 33.3)
         self.assertEqual(rej['parent_name'], 'Thành phố Hà Tĩnh')
+
+        # The same table as an Excel workbook in the form's layout.
+        xlsx = os.path.join(self.tmp, 'tong-hop.xlsx')
+        gomtest.run_cli([gomtest.HUB_BIN, 'export', '--config', hub.cfg,
+                         '--form', 'HT-VSTBPN-6T', '--period', '2026-H1',
+                         '--xlsx', xlsx], what='gom-hub export')
+        with zipfile.ZipFile(xlsx) as z:
+            names = z.namelist()
+            strings = z.read('xl/sharedStrings.xml').decode('utf-8')
+            sheet = z.read('xl/worksheets/sheet1.xml').decode('utf-8')
+        self.assertIn('xl/worksheets/sheet3.xml', names)
+        self.assertIn('II.2.1. Công tác tổ chức', strings)
+        self.assertIn('Cấp ủy Đảng (cấp ủy viên)', strings)
+        self.assertIn('Bị từ chối', strings)          # 18076's state
+        self.assertIn('<v>%d</v>' % want['CB1.tong'], sheet)
 
         # The narrative of one section from every unit.
         texts = gomtest.run_json(
