@@ -145,6 +145,8 @@ agent_options_load (gom_config_t *cfg, agent_options_t *o, char *err,
                         &o->heartbeat_ivl_ms, err, errlen) ||
         gom_config_int (cfg, "heartbeat_timeout_ms", 15000, 0, 3600000,
                         &o->heartbeat_timeout_ms, err, errlen) ||
+        gom_config_int (cfg, "tcp_maxrt_ms", 0, 0, 3600000, &o->tcp_maxrt_ms,
+                        err, errlen) ||
         gom_config_int (cfg, "hello_ivl_ms", 60000, 100, 86400000,
                         &o->hello_ivl_ms, err, errlen) ||
         gom_config_int (cfg, "spool_scan_ms", 1000, 10, 3600000,
@@ -160,6 +162,11 @@ agent_options_load (gom_config_t *cfg, agent_options_t *o, char *err,
     }
     if (o->resend_max_ms < o->resend_min_ms)
         o->resend_max_ms = o->resend_min_ms;
+    //  Default: the heartbeat timeout, but never under 30 s, so that a slow
+    //  line that is still acknowledging is not cut.
+    if (o->tcp_maxrt_ms == 0)
+        o->tcp_maxrt_ms =
+            o->heartbeat_timeout_ms > 30000 ? o->heartbeat_timeout_ms : 30000;
     return 0;
 }
 
@@ -682,6 +689,13 @@ s_socket_open (agent_t *self)
     zsock_set_heartbeat_ivl (self->dealer, (int)self->opt->heartbeat_ivl_ms);
     zsock_set_heartbeat_timeout (self->dealer,
                                  (int)self->opt->heartbeat_timeout_ms);
+    //  A dead link with data stuck in the send buffer: libzmq sends its PING
+    //  (and starts the heartbeat timeout) only once pending output is
+    //  written, so the heartbeat alone never fires. TCP_USER_TIMEOUT makes
+    //  the kernel drop a connection whose data stays unacknowledged this
+    //  long; libzmq then reconnects. (Found by tests/netfault/
+    //  test_blackhole.py.)
+    zsock_set_tcp_maxrt (self->dealer, (int)self->opt->tcp_maxrt_ms);
     zsock_set_heartbeat_ttl (self->dealer,
                              (int)self->opt->heartbeat_timeout_ms);
     char endpoint [64];

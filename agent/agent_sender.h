@@ -25,6 +25,7 @@ typedef struct {
     int64_t reconnect_ivl_max_ms;
     int64_t heartbeat_ivl_ms;
     int64_t heartbeat_timeout_ms;
+    int64_t tcp_maxrt_ms;  //  TCP_USER_TIMEOUT: unacked data this long
     int64_t hello_ivl_ms;  //  status hello while connected
     int64_t spool_scan_ms;
     int64_t spool_settle_ms;  //  a spool file must be this old

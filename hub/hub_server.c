@@ -32,6 +32,7 @@ typedef struct {
     int64_t handshake_ivl_ms;
     int64_t backlog;
     int64_t io_threads;
+    int64_t tcp_maxrt_ms;  //  TCP_USER_TIMEOUT on agents' connections
 } hub_options_t;
 
 typedef struct {
@@ -393,7 +394,10 @@ s_read_options (gom_config_t *cfg, hub_options_t *o, char *err, size_t len)
                         &o->handshake_ivl_ms, err, len) ||
         gom_config_int (cfg, "backlog", 1024, 1, 65535, &o->backlog, err,
                         len) ||
-        gom_config_int (cfg, "io_threads", 1, 1, 64, &o->io_threads, err, len))
+        gom_config_int (cfg, "io_threads", 1, 1, 64, &o->io_threads, err,
+                        len) ||
+        gom_config_int (cfg, "tcp_maxrt_ms", 60000, 0, 3600000,
+                        &o->tcp_maxrt_ms, err, len))
         return -1;
     return 0;
 }
@@ -491,6 +495,8 @@ hub_server_run (gom_config_t *cfg)
     zsock_set_heartbeat_timeout (self->router,
                                  (int)self->opt.heartbeat_timeout_ms);
     zsock_set_handshake_ivl (self->router, (int)self->opt.handshake_ivl_ms);
+    //  An agent gone with ACKs stuck in the send buffer: see agent_sender.c.
+    zsock_set_tcp_maxrt (self->router, (int)self->opt.tcp_maxrt_ms);
     zsock_set_backlog (self->router, (int)self->opt.backlog);
     if (zsock_bind (self->router, "%s", endpoint) < 0) {
         zsys_error ("router: cannot listen on %s: %s", endpoint,

@@ -1,0 +1,72 @@
+"""Rural 3G: a slow, lossy line both ways, for the whole test.
+
+Profile: tc tbf 256 kbit/s each way, and 10% of packets dropped at random
+each way (iptables statistic in the WAN namespace).
+
+Proves that 3 agents x 30 reports, each with a Vietnamese narrative (about
+1.5 KB), all reach the hub exactly once over such a line: every report is
+acked on its agent with the receipt the hub stored, no report_id, natural
+key or receipt is stored twice, and the line really lost packets (the
+WAN's drop counter is not zero). Half the reports are queued before the
+agents start, half while they run.
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netlab  # noqa: E402
+
+AGENTS = 3
+PER_AGENT = 30
+RATE_KBIT = 256
+LOSS = 0.10
+DEADLINE = 150          # seconds for everything to be acked
+
+
+class LossyTest(netlab.NetFaultCase):
+    lab_tag = 'lossy'
+
+    def test_rural_3g(self):
+        lab = self.lab
+        lab.shape(RATE_KBIT, burst=16384)
+        lab.loss(LOSS, 'both')
+        hub = self.new_hub(heartbeat_ivl_ms=2000, heartbeat_timeout_ms=10000)
+        hub.start()
+        hub.wait_listening()
+        agents, files = [], []
+        for i in range(AGENTS):
+            unit = 'L%02d' % (i + 1)
+            a = self.new_agent(hub, unit, name='agent%d' % (i + 1),
+                               heartbeat_ivl_ms=2000,
+                               heartbeat_timeout_ms=10000)
+            agents.append(a)
+            files.append(self.narrative_reports(unit, PER_AGENT))
+        half = PER_AGENT // 2
+        for a, fs in zip(agents, files):
+            a.submit_ok(*fs[:half])
+        t0 = time.monotonic()
+        for a in agents:
+            a.start()
+        for a, fs in zip(agents, files):
+            a.submit_ok(*fs[half:])
+        took = self.wait_all_delivered(agents, AGENTS * PER_AGENT, DEADLINE)
+        total = time.monotonic() - t0
+        drops = lab.drops()
+        self.say('all %d reports acked %.1f s after the agents started '
+                 '(%.1f s of waiting); WAN drops: %s',
+                 AGENTS * PER_AGENT, total, took, drops)
+        self.assertGreater(drops['GOMNF_LOSS'], 0, 'the line lost nothing')
+        self.assert_daemons_alive(hub, *agents)
+        self.assert_hub_whole(hub, agents, AGENTS * PER_AGENT)
+        st = hub.status()
+        self.say('hub status: reports %s, duplicates %s, nacks %s',
+                 st['reports'], st['duplicates'], st['nacks'])
+        self.assertEqual(st['nacks'], 0, st)
+        for a in agents:
+            self.assertEqual(a.status()['rejected'], 0)
+
+
+if __name__ == '__main__':
+    netlab.main()
