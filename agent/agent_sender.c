@@ -50,6 +50,7 @@ typedef struct {
     int sigfd;
     bool connected;      //  handshake done
     bool welcomed;       //  hub answered hello
+    bool unreachable;    //  connection attempts are failing
     bool in_tx;          //  a write transaction is open
     int64_t rebuild_ms;  //  monotonic; when to make a socket
     int64_t auth_backoff_ms;
@@ -706,7 +707,8 @@ s_socket_open (agent_t *self)
                                 ZMQ_EVENT_DISCONNECTED |
                                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
+                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                ZMQ_EVENT_CONNECT_RETRIED) != 0) {
         zsys_error ("monitor: %s", zmq_strerror (zmq_errno ()));
         s_socket_close (self);
         return -1;
@@ -737,15 +739,26 @@ s_monitor_events (agent_t *self)
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             zsys_info ("connected to %s", self->opt->hub);
             self->connected = true;
+            self->unreachable = false;
             self->welcomed = false;
             self->auth_backoff_ms = 0;
             self->hello_backoff_ms = self->opt->resend_min_ms;
             self->hello_due_ms = now;
         }
         else if (event == ZMQ_EVENT_DISCONNECTED) {
-            if (self->connected)
+            if (self->connected) {
                 zsys_info ("disconnected from %s", self->opt->hub);
+                //  So that `gom-agent status` says so while it lasts; the
+                //  next welcome clears it.
+                s_set_error (self, "disconnected from the hub; reconnecting");
+            }
             self->connected = self->welcomed = false;
+        }
+        else if (event == ZMQ_EVENT_CONNECT_RETRIED && !self->unreachable) {
+            //  The first failed attempt of a run of them: record it once.
+            s_set_error (self, "cannot reach the hub at %s; retrying",
+                         self->opt->hub);
+            self->unreachable = true;
         }
         else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
             //  After a ZAP refusal libzmq never reconnects this socket.

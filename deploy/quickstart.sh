@@ -67,6 +67,10 @@ echo
 echo "== what the hub stored (gom-hub reports) =="
 "$hub" reports --config "$demo/hub/hub.cfg"
 echo
+echo "== the province's table and who has reported (gom-hub totals, arrivals) =="
+"$hub" totals --config "$demo/hub/hub.cfg" --form HT-VSTBPN-6T --period 2026-H1 | head -8
+"$hub" arrivals --config "$demo/hub/hub.cfg" --form HT-VSTBPN-6T --period 2026-H1
+echo
 echo "== an agent's view (gom-agent list) =="
 "$agent" list --config "$demo/agent-18073/agent.cfg"
 echo
