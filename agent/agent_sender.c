@@ -48,10 +48,12 @@ typedef struct {
     zsock_t *monitor;
     int monitor_seq;  //  makes monitor endpoints unique
     int sigfd;
-    bool connected;      //  handshake done
-    bool welcomed;       //  hub answered hello
-    bool unreachable;    //  connection attempts are failing
-    bool in_tx;          //  a write transaction is open
+    bool connected;    //  handshake done
+    bool welcomed;     //  hub answered hello
+    bool unreachable;  //  connection attempts are failing
+    bool in_tx;
+    bool reload;  //  a write failed: reload the window          //  a write
+                  //  transaction is open
     int64_t rebuild_ms;  //  monotonic; when to make a socket
     int64_t auth_backoff_ms;
     int64_t hello_due_ms;
@@ -188,8 +190,10 @@ static bool
 s_tx (agent_t *self)
 {
     if (!self->in_tx) {
-        if (gom_db_exec (self->db, "BEGIN IMMEDIATE") != 0)
+        if (gom_db_exec (self->db, "BEGIN IMMEDIATE") != 0) {
+            self->reload = true;  //  see s_tx_commit
             return false;
+        }
         self->in_tx = true;
     }
     return true;
@@ -205,6 +209,11 @@ s_tx_commit (agent_t *self)
         zsys_error ("outbox: commit: %s", sqlite3_errmsg (self->db));
         if (!sqlite3_get_autocommit (self->db))
             gom_db_exec (self->db, "ROLLBACK");
+        //  The acks and rejections of this turn are not on record: load
+        //  the window again from the outbox (at the end of the turn), so
+        //  that nothing it still holds as unanswered is left out; the hub
+        //  answers a resend with the same receipt.
+        self->reload = true;
     }
 }
 
@@ -326,15 +335,15 @@ s_fill_window (agent_t *self)
             slot++;
         flight_t *f = &self->flights [slot];
         f->seq = sqlite3_column_int64 (st, 0);
-        self->cursor = f->seq;
         if (sqlite3_column_bytes (st, 1) != GOM_ID_BYTES)
-            continue;
+            break;  //  cannot be: the column is written by us
         memcpy (f->id, sqlite3_column_blob (st, 1), GOM_ID_BYTES);
         f->frame = gom_wire_wrap_report (sqlite3_column_blob (st, 2),
                                          (size_t)sqlite3_column_bytes (st, 2),
                                          &f->len);
         if (!f->frame)
-            continue;
+            break;              //  out of memory: try again next turn
+        self->cursor = f->seq;  //  only now: a row not loaded is retried
         f->live = true;
         f->attempts = 0;
         f->due_ms = 0;
@@ -492,8 +501,8 @@ s_on_welcome (agent_t *self, Gom__Welcome *w)
         //  the resend safe.
         int64_t cutoff = gom_now_ms () - self->opt->retention_days * 86400000LL;
         sqlite3_stmt *st = gom_db_prepare (
-            self->db, "UPDATE outbox SET state='queued' "
-                      "WHERE state IN ('acked', 'sent') AND sealed_ms >= ?");
+            self->db, "UPDATE outbox SET state='queued' WHERE state='sent' "
+                      "OR (state='acked' AND acked_ms >= ?)");
         int changes = 0;
         if (st) {
             sqlite3_bind_int64 (st, 1, cutoff);
@@ -509,6 +518,7 @@ s_on_welcome (agent_t *self, Gom__Welcome *w)
     if (!last || strcmp (last, w->hub_db_id) != 0)
         gom_db_meta_set (self->db, "hub_db_id", w->hub_db_id);
     free (last);
+    bool was_welcomed = self->welcomed;
     if (!self->welcomed) {
         char units [256] = "";
         for (size_t i = 0; i < w->n_units; i++)
@@ -521,9 +531,11 @@ s_on_welcome (agent_t *self, Gom__Welcome *w)
     self->welcomed = true;
     self->hub_max_bytes = w->max_report_bytes;
     self->hello_due_ms = gom_mono_ms () + self->opt->hello_ivl_ms;
-    //  Rule 6: a (re)connection resends the whole window at once.
-    for (int64_t i = 0; i < self->opt->window; i++)
-        self->flights [i].due_ms = 0;
+    //  Rule 6: a (re)connection resends the whole window at once; the
+    //  welcome that answers a periodic status hello changes nothing.
+    if (!was_welcomed)
+        for (int64_t i = 0; i < self->opt->window; i++)
+            self->flights [i].due_ms = 0;
 }
 
 typedef struct {
@@ -554,7 +566,7 @@ s_on_ack (agent_t *self, Gom__Ack *ack)
     s_exec_id (self,
                "UPDATE outbox SET state='acked', receipt=?2, hub_ms=?3, "
                "acked_ms=?4, hub_db_id=?5, code=NULL, reason=NULL "
-               "WHERE report_id=?1",
+               "WHERE report_id=?1 AND state IN ('sent', 'acked')",
                ack->report_id.data, s_bind_ack, &args);
     free (db_id);
     if (f)
@@ -899,6 +911,10 @@ agent_sender_run (agent_options_t *opt)
         }
         s_contact (self);
         s_tx_commit (self);
+        if (self->reload) {
+            s_flights_clear (self);
+            self->reload = false;
+        }
         if (now - self->last_log_ms >= 5000) {
             if (self->acked || self->rejected || self->resent)
                 zsys_info ("acked %" PRId64 ", rejected %" PRId64

@@ -225,19 +225,37 @@ s_on_record (int c, void *arg)
     Gom__Report *rep = r->report;
     if (r->failed || n == 0)
         goto done;
+    if (r->n_fields > MAX_FIELDS) {
+        s_fail (r,
+                "%zu fields: at most %d (a figure typed past the form's "
+                "columns?)",
+                r->n_fields, MAX_FIELDS);
+        goto done;
+    }
     if (r->line == 1 && strncmp (f [0], "\xEF\xBB\xBF", 3) == 0)
         memmove (f [0], f [0] + 3, strlen (f [0] + 3) + 1);
     if (strcmp (f [0], "#gom") == 0) {
         for (size_t i = 1; i + 1 < n; i += 2) {
             const char *k = f [i], *v = f [i + 1];
-            if (strcmp (k, "form") == 0)
-                rep->form = strdup (v);
-            else if (strcmp (k, "period") == 0)
-                rep->period = strdup (v);
-            else if (strcmp (k, "unit") == 0)
-                rep->unit = strdup (v);
-            else if (strcmp (k, "version") == 0)
-                rep->form_version = (uint32_t)strtoul (v, NULL, 10);
+            char **field = strcmp (k, "form") == 0     ? &rep->form
+                           : strcmp (k, "period") == 0 ? &rep->period
+                           : strcmp (k, "unit") == 0   ? &rep->unit
+                                                       : NULL;
+            int64_t version;
+            if (field) {
+                if (*field != protobuf_c_empty_string) {
+                    s_fail (r, "\"%s\" is given twice on the #gom line", k);
+                    break;
+                }
+                *field = strdup (v);
+            }
+            else if (strcmp (k, "version") == 0) {
+                if (!s_whole (v, &version) || version < 0 ||
+                    version > UINT32_MAX)
+                    s_fail (r, "version \"%.20s\" is not a whole number", v);
+                else
+                    rep->form_version = (uint32_t)version;
+            }
             else if (strcmp (k, "revision") == 0) {
                 int64_t rev;
                 if (!s_whole (v, &rev) || rev < 1 ||
@@ -373,11 +391,13 @@ gom_csv_read (const char *path, char *err, size_t errlen)
         s_fail (&r, "not a gom template: no #gom line (make one with "
                     "gom-agent template)");
     if (!r.failed &&
-        (!rep->form || !rep->period || !rep->unit || !rep->revision))
+        (!*rep->form || !*rep->period || !*rep->unit || !rep->revision))
         s_fail (&r, "the #gom line lacks form, period, unit or revision");
     if (!r.failed) {
-        qsort (rep->cells, rep->n_cells, sizeof (Gom__Cell *), s_cell_cmp);
-        qsort (rep->texts, rep->n_texts, sizeof (Gom__Text *), s_text_cmp);
+        if (rep->n_cells)
+            qsort (rep->cells, rep->n_cells, sizeof (Gom__Cell *), s_cell_cmp);
+        if (rep->n_texts)
+            qsort (rep->texts, rep->n_texts, sizeof (Gom__Text *), s_text_cmp);
         if (gom_report_check (rep, err, errlen) != 0)
             r.failed = true;
     }

@@ -2,6 +2,7 @@
 #include "gom_report.h"
 #include "gom_util.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +223,15 @@ gom_report_check (const Gom__Report *r, char *err, size_t errlen)
     for (size_t i = 0; i < r->n_cells; i++) {
         if (!gom_code_valid (r->cells [i]->code)) {
             snprintf (err, errlen, "cell %zu: code is not valid", i + 1);
+            return -1;
+        }
+        if (r->cells [i]->value > GOM_REPORT_MAX_VALUE ||
+            r->cells [i]->value < -GOM_REPORT_MAX_VALUE) {
+            snprintf (err, errlen,
+                      "cell %s = %" PRId64 ": larger than gom takes (at most "
+                      "%lld either way)",
+                      r->cells [i]->code, r->cells [i]->value,
+                      GOM_REPORT_MAX_VALUE);
             return -1;
         }
         if (i > 0 && strcmp (r->cells [i - 1]->code, r->cells [i]->code) >= 0) {

@@ -18,6 +18,9 @@
 #define GOM_REPORT_MAX_TEXTS      200
 #define GOM_REPORT_MAX_TEXT_BYTES 65536
 #define GOM_REPORT_MAX_REVISION   1000000
+//  The largest figure a cell may hold, either sign: far above any count a
+//  unit reports, and low enough that sums over a province cannot overflow.
+#define GOM_REPORT_MAX_VALUE 1000000000000LL
 
 //  Reads a JSON report file (see docs/cli.md) into a new Report with no
 //  report_id; NULL with err filled ("line L column C: ...", or which field).

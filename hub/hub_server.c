@@ -62,6 +62,8 @@ typedef struct {
     int sigfd;
     hub_item_t *items;  //  the batch in hand
     size_t n_items;
+    size_t batch_bytes;  //  raw bytes of the batch in hand
+    int64_t reopen_ms;   //  when to try the database again
     //  Counters for the periodic log line
     int64_t stored, dups, nacks, dropped_replies, batches;
     int64_t last_log_ms;
@@ -93,7 +95,13 @@ s_zap_handle (hub_t *self)
             text = "bad ZAP request";
         else {
             zmq_z85_encode (key, zframe_data (cred), 32);
-            if (hub_store_key_admitted (self->store, key)) {
+            if (!self->store) {
+                //  No database: say "try later" (300 makes the client retry
+                //  after the handshake interval, where 400 would stop it).
+                status = "300";
+                text = "hub database unavailable";
+            }
+            else if (hub_store_key_admitted (self->store, key)) {
                 status = "200";
                 text = "OK";
             }
@@ -152,6 +160,7 @@ s_receive (hub_t *self)
     zmsg_t *msg = zmsg_recv (self->router);
     if (!msg)
         return false;
+    self->batch_bytes += zmsg_content_size (msg);
     hub_item_t *it = &self->items [self->n_items];
     memset (it, 0, sizeof *it);
     gom__envelope__init (&it->out);
@@ -377,6 +386,7 @@ s_reply_all (hub_t *self)
         zmsg_destroy (&it->msg);
     }
     self->n_items = 0;
+    self->batch_bytes = 0;
 }
 
 static int
@@ -527,18 +537,35 @@ hub_server_run (gom_config_t *cfg)
         //  connection waiting to deliver.
         if (items [0].revents & ZMQ_POLLIN)
             s_zap_handle (self);
+        if (!self->store && gom_mono_ms () >= self->reopen_ms) {
+            self->store = hub_store_open (self->db_path, self->keys_path, true,
+                                          err, sizeof err);
+            if (self->store)
+                zsys_info ("store: database reopened");
+            else {
+                zsys_error ("store: %s; trying again in 1 s", err);
+                self->reopen_ms = gom_mono_ms () + 1000;
+            }
+        }
         if (items [1].revents & ZMQ_POLLIN) {
-            while (self->store && self->n_items < (size_t)self->opt.batch_max &&
-                   s_receive (self))
+            //  A batch ends at batch_max messages or 8 MiB of frames, so
+            //  that what is held decoded stays bounded (decoding may take
+            //  up to 8 times a frame).
+            while (self->n_items < (size_t)self->opt.batch_max &&
+                   self->batch_bytes < 8 * 1048576 && s_receive (self))
                 ;
             if (!self->store) {
-                //  The database could not be reopened: refuse, transiently.
-                for (size_t i = 0; i < self->n_items; i++)
-                    if (self->items [i].msg && !self->items [i].reply)
-                        s_nack (&self->items [i], NULL, false, "storage",
-                                "the hub's database is unavailable");
-                self->store = hub_store_open (self->db_path, self->keys_path,
-                                              true, err, sizeof err);
+                //  No database: refuse, transiently; agents resend later.
+                for (size_t i = 0; i < self->n_items; i++) {
+                    hub_item_t *it = &self->items [i];
+                    Gom__Envelope *env =
+                        it->wire ? gom_wire_env (it->wire) : NULL;
+                    if (!it->msg || it->reply || !env ||
+                        env->body_case != GOM__ENVELOPE__BODY_REPORT)
+                        continue;  //  a hello waits for the next try
+                    s_nack (it, &env->report->report_id, false, "storage",
+                            "the hub's database is unavailable");
+                }
             }
             else
                 s_store_batch (self);

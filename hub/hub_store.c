@@ -56,6 +56,8 @@ static const char *s_schema =
     "  code TEXT NOT NULL, reason TEXT NOT NULL, at_ms INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS rejections_key "
     "  ON rejections (form, period, unit);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS rejections_once "
+    "  ON rejections (report_id, code);"
     "CREATE TABLE IF NOT EXISTS counters ("
     "  name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS keys.agents ("
@@ -568,13 +570,15 @@ hub_store_report (hub_store_t *self, const char *key, const Gom__Report *r,
     s_report (self, key, r, now_ms, validate, validate_arg, res);
     if (res->ack || !res->permanent || self->failed)
         return;
-    //  Every permanent refusal is kept, so that the operator sees who
-    //  tried and why (arrivals, the dashboard); within this batch, so it
-    //  is on disk with the rest.
+    //  Every permanent refusal is kept, once per report_id and reason (an
+    //  agent that resends one bad report does not fill the disk), so that
+    //  the operator sees who tried and why; within this batch, so it is on
+    //  disk with the rest.
     sqlite3_stmt *st = gom_db_prepare (
-        self->db, "INSERT INTO rejections (report_id, agent_key, unit, form, "
-                  "period, revision, code, reason, at_ms) "
-                  "VALUES (?,?,?,?,?,?,?,?,?)");
+        self->db,
+        "INSERT OR IGNORE INTO rejections (report_id, agent_key, unit, form, "
+        "period, revision, code, reason, at_ms) "
+        "VALUES (?,?,?,?,?,?,?,?,?)");
     if (!st)
         return;
     sqlite3_bind_blob (st, 1, r->report_id.data, (int)r->report_id.len,

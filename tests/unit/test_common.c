@@ -1,6 +1,7 @@
 /*  Unit tests of common/: text checks, lists, the wire codec (garbage,
     truncation, versions, budget) and reading report files. */
 #include "check.h"
+#include "gom_csv.h"
 #include "gom_report.h"
 #include "gom_util.h"
 #include "gom_wire.h"
@@ -169,6 +170,9 @@ test_report_json (void)
           "\"cells\":{\"A\":99999999999999999999999}}",
           "line 1" },
         { "\xff\xfe{}", "line 1" },
+        { "{\"unit\":\"U\",\"form\":\"F\",\"period\":\"P\",\"revision\":1,"
+          "\"cells\":{\"A\":1000000000001}}",
+          "cell A = 1000000000001: larger than gom takes" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         err [0] = 0;
@@ -183,6 +187,56 @@ test_report_json (void)
     }
 }
 
+static void
+test_csv (void)
+{
+    char err [300];
+    struct {
+        const char *text, *expect;
+    } bad [] = {
+        { "#gom,form,F,form,G,period,2026,unit,U,revision,1\n",
+          "line 1: \"form\" is given twice" },
+        { "#gom,form,F,period,2026,revision,1\n",
+          "lacks form, period, unit or revision" },
+        { "#gom,form,F,version,-1,period,2026,unit,U,revision,1\n",
+          "version \"-1\" is not a whole number" },
+        { "a,b\n", "line 1: not a gom template" },
+        { "#gom,form,F,period,2026,unit,U,revision,1\n#columns,,,a\n"
+          "R,,x,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,"
+          "24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,"
+          "46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65\n",
+          "line 3: 68 fields: at most 64" },
+        { "#gom,form,F,period,2026,unit,U,revision,1\n#columns,,,a\n"
+          "R,,x,1.5\n",
+          "line 3: cell R.a (x): \"1.5\" is not a whole number" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        err [0] = 0;
+        Gom__Report *r =
+            gom_csv_read (s_file ("t.csv", bad [i].text), err, sizeof err);
+        CHECK (r == NULL);
+        if (!strstr (err, bad [i].expect))
+            fprintf (stderr, "csv case %zu: got \"%s\", want \"%s\"\n", i, err,
+                     bad [i].expect);
+        CHECK (strstr (err, bad [i].expect) != NULL);
+        gom_report_free (&r);
+    }
+    Gom__Report *r = gom_csv_read (
+        s_file ("ok.csv",
+                "\xEF\xBB\xBF#gom;form;F;period;2026;unit;U;revision;2\r\n"
+                "#columns;;;a;b\r\nR;1;\"nhãn; có dấu\";1.234;\r\n"),
+        err, sizeof err);
+    CHECK (r != NULL);
+    if (r) {
+        CHECK (r->revision == 2 && r->n_cells == 1);
+        CHECK (strcmp (r->cells [0]->code, "R.a") == 0 &&
+               r->cells [0]->value == 1234);
+    }
+    else
+        fprintf (stderr, "%s\n", err);
+    gom_report_free (&r);
+}
+
 int
 main (void)
 {
@@ -191,6 +245,7 @@ main (void)
     test_util ();
     test_wire ();
     test_report_json ();
+    test_csv ();
     char cmd [300];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     if (system (cmd) != 0)
