@@ -807,6 +807,12 @@ gom_form_title (gom_form_t *self)
     return self->title;
 }
 
+const char *const *
+gom_form_periods (gom_form_t *self)
+{
+    return (const char *const *)self->periods;
+}
+
 const char *
 gom_form_period_type (gom_form_t *self)
 {

@@ -37,6 +37,8 @@ uint32_t gom_form_version (gom_form_t *self);
 const char *gom_form_title (gom_form_t *self);
 //  "half-year", "year" or "range".
 const char *gom_form_period_type (gom_form_t *self);
+//  A range form's periods (NULL-terminated), or NULL for other types.
+const char *const *gom_form_periods (gom_form_t *self);
 size_t gom_form_cell_count (gom_form_t *self);
 size_t gom_form_check_count (gom_form_t *self);
 size_t gom_form_indicator_count (gom_form_t *self);

@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
-      libsqlite3-dev sqlite3 libjansson-dev libcsv-dev libxlsxwriter-dev python3 iproute2
+      libsqlite3-dev sqlite3 libjansson-dev libcsv-dev libxlsxwriter-dev
+      libmicrohttpd-dev libsodium-dev python3 iproute2
       iptables clang-format)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -164,6 +164,12 @@ hub_catalog_form (hub_catalog_t *self, const char *code, uint32_t version)
     return s_find (self, code, version);
 }
 
+gom_form_t *
+hub_catalog_form_at (hub_catalog_t *self, size_t i)
+{
+    return i < self->n_forms ? self->forms [i].form : NULL;
+}
+
 gom_units_t *
 hub_catalog_units (hub_catalog_t *self)
 {

@@ -25,6 +25,8 @@ size_t hub_catalog_form_count (hub_catalog_t *self);
 //  Form code at version (0: the newest), or NULL. Owned by the catalog.
 gom_form_t *hub_catalog_form (hub_catalog_t *self, const char *code,
                               uint32_t version);
+//  The i-th form of the pack (every version), or NULL past the end.
+gom_form_t *hub_catalog_form_at (hub_catalog_t *self, size_t i);
 //  The unit tree, or NULL when there is none. Owned by the catalog.
 struct _gom_units_t *hub_catalog_units (hub_catalog_t *self);
 size_t hub_catalog_unit_count (hub_catalog_t *self);

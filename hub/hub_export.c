@@ -1,6 +1,9 @@
 /*  hub_export: see hub_export.h. */
 #include "hub_export.h"
 
+#include <csv.h>
+#include <stdarg.h>
+
 #include <string.h>
 #include <xlsxwriter.h>
 
@@ -197,4 +200,61 @@ hub_export_xlsx (gom_form_t *form, json_t *totals, json_t *arrivals,
         return -1;
     }
     return 0;
+}
+
+static void
+s_csv_row (FILE *f, int n, ...)
+{
+    va_list ap;
+    va_start (ap, n);
+    for (int i = 0; i < n; i++) {
+        const char *field = va_arg (ap, const char *);
+        if (i)
+            fputc (',', f);
+        csv_fwrite (f, field ? field : "", field ? strlen (field) : 0);
+    }
+    fputs ("\r\n", f);
+    va_end (ap);
+}
+
+void
+hub_export_csv (json_t *out, FILE *f)
+{
+    fputs ("\xEF\xBB\xBF", f);  //  for Excel
+    s_csv_row (f, 4, "code", "label", "sum", "units");
+    size_t i;
+    json_t *c;
+    json_array_foreach (json_object_get (out, "cells"), i, c) {
+        char sum [32] = "", units [32];
+        json_t *v = json_object_get (c, "sum");
+        if (json_is_integer (v))
+            snprintf (sum, sizeof sum, "%" JSON_INTEGER_FORMAT,
+                      json_integer_value (v));
+        snprintf (units, sizeof units, "%" JSON_INTEGER_FORMAT,
+                  json_integer_value (json_object_get (c, "units")));
+        s_csv_row (f, 4, json_string_value (json_object_get (c, "code")),
+                   json_string_value (json_object_get (c, "label")), sum,
+                   units);
+    }
+    s_csv_row (f, 6, "indicator", "label", "value", "target_min", "target_max",
+               "met");
+    json_array_foreach (json_object_get (out, "indicators"), i, c) {
+        char value [32] = "", mn [32] = "", mx [32] = "";
+        json_t *v = json_object_get (c, "value");
+        json_t *met = json_object_get (c, "met");
+        if (json_is_number (v))
+            snprintf (value, sizeof value, "%.2f", json_number_value (v));
+        if (json_is_number (json_object_get (c, "target_min")))
+            snprintf (mn, sizeof mn, "%g",
+                      json_number_value (json_object_get (c, "target_min")));
+        if (json_is_number (json_object_get (c, "target_max")))
+            snprintf (mx, sizeof mx, "%g",
+                      json_number_value (json_object_get (c, "target_max")));
+        s_csv_row (f, 6, json_string_value (json_object_get (c, "code")),
+                   json_string_value (json_object_get (c, "label")), value, mn,
+                   mx,
+                   json_is_true (met)    ? "met"
+                   : json_is_false (met) ? "not met"
+                                         : "");
+    }
 }

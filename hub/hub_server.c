@@ -18,6 +18,7 @@
 #include "gom_util.h"
 #include "gom_wire.h"
 #include "hub_catalog.h"
+#include "hub_http.h"
 #include "hub_store.h"
 
 #include <czmq.h>
@@ -59,6 +60,9 @@ typedef struct {
     char *keys_path;
     zsock_t *router;
     zsock_t *zap;
+    zsock_t *monitor;  //  the ROUTER's accepts and disconnections
+    zhashx_t *peers;   //  fds of open connections
+    hub_http_t *http;  //  the dashboard (NULL: off)
     int sigfd;
     hub_item_t *items;  //  the batch in hand
     size_t n_items;
@@ -68,6 +72,14 @@ typedef struct {
     int64_t stored, dups, nacks, dropped_replies, batches;
     int64_t last_log_ms;
 } hub_t;
+
+static int64_t
+s_mono_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static void
 s_fingerprint (const char *key, char *fp)
@@ -229,6 +241,7 @@ s_store_batch (hub_t *self)
             any = true;
     if (!any)
         return;
+    int64_t started = s_mono_us ();
     bool ok = hub_store_begin (self->store) == 0;
     for (size_t i = 0; ok && i < self->n_items; i++) {
         hub_item_t *it = &self->items [i];
@@ -250,6 +263,8 @@ s_store_batch (hub_t *self)
     }
     if (ok && hub_store_commit (self->store) != 0)
         ok = false;
+    if (ok)
+        hub_http_commit (self->http, s_mono_us () - started);
     if (!ok) {
         //  Nothing of this batch may be acknowledged. Reopen the store: after
         //  an I/O error the connection can be left in an error state.
@@ -355,11 +370,70 @@ s_send_form (void *arg, const char *code, uint32_t version, const char *text,
     }
 }
 
+//  What the dashboard shows live, and counts for /metrics.
+static void
+s_tell_dashboard (hub_t *self, hub_item_t *it)
+{
+    if (!self->http)
+        return;
+    Gom__Envelope *env = it->wire ? gom_wire_env (it->wire) : NULL;
+    const Gom__Report *report =
+        env && env->body_case == GOM__ENVELOPE__BODY_REPORT ? env->report
+                                                            : NULL;
+    switch (it->out.body_case) {
+        case GOM__ENVELOPE__BODY_WELCOME:
+            hub_http_hello (self->http, it->key);
+            break;
+        case GOM__ENVELOPE__BODY_ACK:
+            if (it->body.ack.duplicate)
+                hub_http_duplicate (self->http);
+            else if (report)
+                hub_http_arrival (self->http, report, it->result.receipt,
+                                  it->result.hub_ms);
+            break;
+        case GOM__ENVELOPE__BODY_NACK:
+            hub_http_nack (self->http, it->key, report,
+                           it->body.nack.kind == GOM__NACK__KIND__PERMANENT,
+                           it->body.nack.code, it->body.nack.reason);
+            break;
+        default: break;
+    }
+}
+
+//  Counts agents' open connections from the ROUTER's monitor events: the
+//  fd identifies a connection (libzmq 4.3.4 gives the fd with ACCEPTED and
+//  DISCONNECTED, but 0 with HANDSHAKE_SUCCEEDED, so a connection is
+//  counted from its accept, handshake or not).
+static void
+s_monitor_handle (hub_t *self)
+{
+    zmsg_t *msg;
+    while ((msg = zmsg_recv (self->monitor))) {
+        zframe_t *f = zmsg_first (msg);
+        if (f && zframe_size (f) == 6) {
+            uint16_t event;
+            uint32_t value;
+            memcpy (&event, zframe_data (f), 2);
+            memcpy (&value, zframe_data (f) + 2, 4);
+            char fd [16];
+            snprintf (fd, sizeof fd, "%u", value);
+            if (event == ZMQ_EVENT_ACCEPTED)
+                zhashx_update (self->peers, fd, (void *)1);
+            else if (event == ZMQ_EVENT_DISCONNECTED)
+                zhashx_delete (self->peers, fd);
+        }
+        zmsg_destroy (&msg);
+    }
+    hub_http_connections (self->http, (int64_t)zhashx_size (self->peers));
+}
+
 static void
 s_reply_all (hub_t *self)
 {
     for (size_t i = 0; i < self->n_items; i++) {
         hub_item_t *it = &self->items [i];
+        if (it->msg && it->reply)
+            s_tell_dashboard (self, it);
         if (it->msg && it->reply) {
             size_t len = 0;
             uint8_t *buf = gom_wire_encode (&it->out, &len);
@@ -517,16 +591,36 @@ hub_server_run (gom_config_t *cfg)
                zcert_public_txt (cert));
     zcert_destroy (&cert);
 
+    //  Open connections, for the dashboard.
+    self->peers = zhashx_new ();
+    if (zmq_socket_monitor (raw, "inproc://gom-router-monitor",
+                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) == 0) {
+        self->monitor = zsock_new (ZMQ_PAIR);
+        zsock_set_rcvtimeo (self->monitor, 0);
+        if (zsock_connect (self->monitor, "inproc://gom-router-monitor") != 0)
+            zsock_destroy (&self->monitor);
+    }
+    //  The dashboard: its own threads, started with signals blocked.
+    self->http =
+        hub_http_start (cfg, self->db_path, self->keys_path, err, sizeof err);
+    if (!self->http && err [0]) {
+        zsys_error ("refusing to start: dashboard: %s", err);
+        goto done;
+    }
+
     self->items = calloc ((size_t)self->opt.batch_max, sizeof (hub_item_t));
     assert (self->items);
     bool stop = false;
     self->last_log_ms = gom_mono_ms ();
     while (!stop) {
-        zmq_pollitem_t items [] = { { zsock_resolve (self->zap), 0, ZMQ_POLLIN,
-                                      0 },
-                                    { raw, 0, ZMQ_POLLIN, 0 },
-                                    { NULL, self->sigfd, ZMQ_POLLIN, 0 } };
-        int rc = zmq_poll (items, 3, 1000);
+        zmq_pollitem_t items [] = {
+            { zsock_resolve (self->zap), 0, ZMQ_POLLIN, 0 },
+            { raw, 0, ZMQ_POLLIN, 0 },
+            { NULL, self->sigfd, ZMQ_POLLIN, 0 },
+            { self->monitor ? zsock_resolve (self->monitor) : NULL, -1,
+              ZMQ_POLLIN, 0 }
+        };
+        int rc = zmq_poll (items, self->monitor ? 4 : 3, 1000);
         if (rc < 0 && zmq_errno () != EINTR) {
             zsys_error ("poll: %s", zmq_strerror (zmq_errno ()));
             break;
@@ -537,6 +631,8 @@ hub_server_run (gom_config_t *cfg)
         //  connection waiting to deliver.
         if (items [0].revents & ZMQ_POLLIN)
             s_zap_handle (self);
+        if (self->monitor && (items [3].revents & ZMQ_POLLIN))
+            s_monitor_handle (self);
         if (!self->store && gom_mono_ms () >= self->reopen_ms) {
             self->store = hub_store_open (self->db_path, self->keys_path, true,
                                           err, sizeof err);
@@ -591,6 +687,12 @@ hub_server_run (gom_config_t *cfg)
     status = 0;
 done:
     zcert_destroy (&cert);
+    hub_http_stop (&self->http);
+    if (self->monitor) {
+        zmq_socket_monitor (zsock_resolve (self->router), NULL, 0);
+        zsock_destroy (&self->monitor);
+    }
+    zhashx_destroy (&self->peers);
     zsock_destroy (&self->router);
     zsock_destroy (&self->zap);
     hub_store_destroy (&self->store);

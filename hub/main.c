@@ -9,6 +9,7 @@
 #include "hub_server.h"
 #include "hub_totals.h"
 #include "hub_store.h"
+#include "hub_users.h"
 
 #include <csv.h>
 #include <czmq.h>
@@ -16,6 +17,8 @@
 #include <math.h>
 #include <sys/stat.h>
 #include <jansson.h>
+#include <sodium.h>
+#include <termios.h>
 
 static const char *s_usage =
     "usage: gom-hub COMMAND [OPTIONS]\n"
@@ -35,6 +38,10 @@ static const char *s_usage =
     "--xlsx FILE\n"
     "  texts   --config DIR/hub.cfg --form F --period P --section S "
     "[--unit ROOT] [--json]\n"
+    "  user add|passwd|del|list --config DIR/hub.cfg [--name NAME] "
+    "[--role admin|read]\n"
+    "          (the dashboard's operators; the password is read from the "
+    "terminal or stdin)\n"
     "  version\n"
     "See docs/cli.md.\n";
 
@@ -48,6 +55,8 @@ typedef struct {
     const char *period;
     const char *section;
     const char *xlsx;
+    const char *name;
+    const char *role;
     bool json;
     bool csv;
     int first_file;  //  index in argv of the first FILE
@@ -79,6 +88,8 @@ s_parse (int argc, char **argv, args_t *a, bool files)
                                      { "section", required_argument, 0, 's' },
                                      { "csv", no_argument, 0, 'C' },
                                      { "xlsx", required_argument, 0, 'x' },
+                                     { "name", required_argument, 0, 'n' },
+                                     { "role", required_argument, 0, 'r' },
                                      { 0, 0, 0, 0 } };
     int c;
     optind = 1;
@@ -95,6 +106,8 @@ s_parse (int argc, char **argv, args_t *a, bool files)
             case 's': a->section = optarg; break;
             case 'C': a->csv = true; break;
             case 'x': a->xlsx = optarg; break;
+            case 'n': a->name = optarg; break;
+            case 'r': a->role = optarg; break;
             default: return -1;
         }
     }
@@ -155,7 +168,9 @@ s_init (args_t *a)
               "    heartbeat_timeout_ms = 30000\n"
               "    handshake_ivl_ms = 10000\n"
               "    forms = \"forms\"\n"
-              "    units = \"units.csv\"\n",
+              "    units = \"units.csv\"\n"
+              "    http_address = \"127.0.0.1\"\n"
+              "    http_port = 8080\n",
               endpoint);
     if (gom_write_file (cfg, text, strlen (text), 0640, true) != 0) {
         s_fail ("%s: %s", cfg, strerror (errno));
@@ -359,63 +374,6 @@ s_forms (args_t *a, int argc, char **argv)
 }
 
 static void
-s_csv_row (int n, ...)
-{
-    va_list ap;
-    va_start (ap, n);
-    for (int i = 0; i < n; i++) {
-        const char *field = va_arg (ap, const char *);
-        if (i)
-            fputc (',', stdout);
-        csv_fwrite (stdout, field ? field : "", field ? strlen (field) : 0);
-    }
-    fputs ("\r\n", stdout);
-    va_end (ap);
-}
-
-static void
-s_print_totals_csv (json_t *out)
-{
-    fputs ("\xEF\xBB\xBF", stdout);  //  for Excel
-    s_csv_row (4, "code", "label", "sum", "units");
-    size_t i;
-    json_t *c;
-    json_array_foreach (json_object_get (out, "cells"), i, c) {
-        char sum [32] = "", units [32];
-        json_t *v = json_object_get (c, "sum");
-        if (json_is_integer (v))
-            snprintf (sum, sizeof sum, "%" JSON_INTEGER_FORMAT,
-                      json_integer_value (v));
-        snprintf (units, sizeof units, "%" JSON_INTEGER_FORMAT,
-                  json_integer_value (json_object_get (c, "units")));
-        s_csv_row (4, json_string_value (json_object_get (c, "code")),
-                   json_string_value (json_object_get (c, "label")), sum,
-                   units);
-    }
-    s_csv_row (6, "indicator", "label", "value", "target_min", "target_max",
-               "met");
-    json_array_foreach (json_object_get (out, "indicators"), i, c) {
-        char value [32] = "", mn [32] = "", mx [32] = "";
-        json_t *v = json_object_get (c, "value");
-        json_t *met = json_object_get (c, "met");
-        if (json_is_number (v))
-            snprintf (value, sizeof value, "%.2f", json_number_value (v));
-        if (json_is_number (json_object_get (c, "target_min")))
-            snprintf (mn, sizeof mn, "%g",
-                      json_number_value (json_object_get (c, "target_min")));
-        if (json_is_number (json_object_get (c, "target_max")))
-            snprintf (mx, sizeof mx, "%g",
-                      json_number_value (json_object_get (c, "target_max")));
-        s_csv_row (6, json_string_value (json_object_get (c, "code")),
-                   json_string_value (json_object_get (c, "label")), value, mn,
-                   mx,
-                   json_is_true (met)    ? "met"
-                   : json_is_false (met) ? "not met"
-                                         : "");
-    }
-}
-
-static void
 s_print_totals (args_t *a, json_t *out)
 {
     printf ("%s v%" JSON_INTEGER_FORMAT " (%s), period %s, %s; deadline %s\n",
@@ -563,7 +521,7 @@ s_consolidate (args_t *a, const char *what)
         s_print_json (out);
     else if (rc == 0 && strcmp (what, "totals") == 0) {
         if (a->csv)
-            s_print_totals_csv (out);
+            hub_export_csv (out, stdout);
         else {
             s_print_totals (a, out);
             s_print_completeness (json_object_get (out, "completeness"));
@@ -592,6 +550,123 @@ s_consolidate (args_t *a, const char *what)
     return rc;
 }
 
+//  Reads a password: from the terminal twice without echo, or else the
+//  first line of standard input. Returns a new string, or NULL.
+static char *
+s_read_password (void)
+{
+    char *first = NULL, *second = NULL;
+    size_t cap = 0;
+    bool tty = isatty (STDIN_FILENO);
+    struct termios saved, quiet;
+    if (tty) {
+        tcgetattr (STDIN_FILENO, &saved);
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+        fprintf (stderr, "password: ");
+    }
+    ssize_t n = getline (&first, &cap, stdin);
+    if (tty && n > 0) {
+        fprintf (stderr, "\nagain: ");
+        cap = 0;
+        if (getline (&second, &cap, stdin) < 0) {
+            free (second);
+            second = NULL;
+        }
+    }
+    if (tty) {
+        tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+        fprintf (stderr, "\n");
+    }
+    if (n <= 0) {
+        free (first);
+        return NULL;
+    }
+    first [strcspn (first, "\r\n")] = 0;
+    if (second) {
+        second [strcspn (second, "\r\n")] = 0;
+        bool same = strcmp (first, second) == 0;
+        memset (second, 0, strlen (second));
+        free (second);
+        if (!same) {
+            memset (first, 0, strlen (first));
+            free (first);
+            fprintf (stderr, "gom-hub: the two passwords differ\n");
+            return NULL;
+        }
+    }
+    return first;
+}
+
+static int
+s_user (args_t *a, const char *action)
+{
+    if (!a->config)
+        return s_fail ("user %s needs --config DIR/hub.cfg", action);
+    char err [512];
+    gom_config_t *cfg = gom_config_load (a->config, "hub", err, sizeof err);
+    if (!cfg)
+        return s_fail ("%s", err);
+    char *keys = gom_config_file (cfg, "keys", "keys.db");
+    gom_config_destroy (&cfg);
+    int rc = 0;
+    if (access (keys, F_OK) != 0)
+        rc = s_fail ("%s: no hub here (run gom-hub init)", keys);
+    else if (hub_users_init () != 0)
+        rc = s_fail ("cannot initialize libsodium");
+    else if (strcmp (action, "list") == 0) {
+        json_t *list = hub_users_list (keys, err, sizeof err);
+        if (!list)
+            rc = s_fail ("%s", err);
+        else if (a->json)
+            s_print_json (list);
+        else {
+            size_t i;
+            json_t *u;
+            json_array_foreach (list, i, u)
+                printf ("%-20s %-6s %s\n",
+                        json_string_value (json_object_get (u, "name")),
+                        json_string_value (json_object_get (u, "role")),
+                        json_string_value (json_object_get (u, "created_at")));
+        }
+        json_decref (list);
+    }
+    else if (!a->name)
+        rc = s_fail ("user %s needs --name NAME", action);
+    else if (strcmp (action, "del") == 0) {
+        if (hub_users_del (keys, a->name, err, sizeof err) != 0)
+            rc = s_fail ("%s", err);
+        else
+            printf ("deleted user %s\n", a->name);
+    }
+    else if (strcmp (action, "add") == 0 || strcmp (action, "passwd") == 0) {
+        bool add = strcmp (action, "add") == 0;
+        char *password = NULL;
+        if (add && !a->role)
+            rc = s_fail ("user add needs --role admin or --role read");
+        else if (!(password = s_read_password ()))
+            rc = s_fail ("no password given (type it, or give it as the "
+                         "first line of standard input)");
+        else if (hub_users_set (keys, a->name, a->role, password, !add, err,
+                                sizeof err) != 0)
+            rc = s_fail ("%s", err);
+        else
+            printf ("%s user %s%s%s\n",
+                    add ? "added" : "changed the password of", a->name,
+                    a->role ? ", role " : "", a->role ? a->role : "");
+        if (password) {
+            sodium_memzero (password, strlen (password));
+            free (password);
+        }
+    }
+    else
+        rc = s_fail ("user: unknown action '%s' (add, passwd, del, list)",
+                     action);
+    free (keys);
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -614,6 +689,13 @@ main (int argc, char **argv)
     if (strcmp (cmd, "help") == 0 || strcmp (cmd, "--help") == 0) {
         fputs (s_usage, stdout);
         return 0;
+    }
+    if (strcmp (cmd, "user") == 0) {
+        if (argc < 3 || s_parse (argc - 2, argv + 2, &a, false) != 0) {
+            fputs (s_usage, stderr);
+            return 2;
+        }
+        return s_user (&a, argv [2]);
     }
     bool files = strcmp (cmd, "forms") == 0;
     if (s_parse (argc - 1, argv + 1, &a, files) != 0) {

@@ -454,7 +454,27 @@ class Hub(_Daemon):
         for f in ('hub.cfg', 'hub.cert', 'hub.cert_secret'):
             assert os.path.exists(os.path.join(dir, f)), \
                 'gom-hub init did not write %s' % f
+        # No dashboard unless a test asks for one (enable_http): hubs of
+        # tests running side by side would all want port 8080.
+        self.set('http_port', '0')
+        self.http_port = None
         return self.key
+
+    def enable_http(self, port):
+        """Serves the dashboard on 127.0.0.1:port (next start)."""
+        self.set('http_port', str(port))
+        self.set('http_cookie_secure', '0')
+        self.http_port = port
+
+    def add_user(self, name, role, password):
+        """gom-hub user add, the password on standard input."""
+        cp = subprocess.run(
+            [HUB_BIN, 'user', 'add', '--config', self.cfg, '--name', name,
+             '--role', role], input=password + '\n', capture_output=True,
+            text=True, timeout=CLI_TIMEOUT)
+        assert cp.returncode == 0, 'gom-hub user add %s failed: %s' % (
+            name, cp.stderr)
+        return cp
 
     def wait_listening(self, timeout=20):
         self.wait_log('listening on', timeout)
