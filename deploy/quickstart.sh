@@ -37,6 +37,13 @@ hub_key=$("$hub" init --dir "$demo/hub" --endpoint "tcp://127.0.0.1:$port" | sed
 cp "$top"/deploy/forms/*.json "$demo/hub/forms/"
 cp "$top/deploy/units-ha-tinh-sample.csv" "$demo/hub/units.csv"
 echo "hub:   $demo/hub (key $hub_key)"
+# The dashboard: on 127.0.0.1 only, an admin with a fresh random password.
+http_port=${GOM_DEMO_HTTP_PORT:-8080}
+sed -i "s/^    http_port = .*/    http_port = $http_port/" "$demo/hub/hub.cfg"
+password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$password" | "$hub" user add --config "$demo/hub/hub.cfg" --name admin --role admin >/dev/null
+echo "$password" >"$demo/dashboard-password.txt"
+chmod 600 "$demo/dashboard-password.txt"
 
 units=(18073 18076 18079)
 for u in "${units[@]}"; do
@@ -73,6 +80,9 @@ echo "== the province's table and who has reported (gom-hub totals, arrivals) ==
 echo
 echo "== an agent's view (gom-agent list) =="
 "$agent" list --config "$demo/agent-18073/agent.cfg"
+echo
+echo "The dashboard: http://127.0.0.1:$http_port/  (user admin, password $password;"
+echo "  also in $demo/dashboard-password.txt)"
 echo
 echo "The hub and three agents keep running. Try:"
 echo "  $agent submit --config $demo/agent-18073/agent.cfg FILE.json"

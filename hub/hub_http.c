@@ -39,6 +39,7 @@ extern const gom_web_asset_t gom_web_assets [];
 #define CACHE_SLOTS  32
 #define MAX_CODES    32  //  distinct NACK codes counted
 #define KEEPALIVE_MS 15000
+#define ROLLUPS      8  //  (form, period) pairs kept in memory
 
 typedef struct {
     char token [65];  //  hex of 32 random bytes; "" = free slot
@@ -89,6 +90,10 @@ struct _hub_http_t {
     //  Form pack and unit tree, this side's own copy
     pthread_mutex_t catalog_lock;
     hub_catalog_t *catalog;
+    //  Rollups of (form, period) for totals and arrivals (catalog_lock)
+    hub_rollup_t *rollups [ROLLUPS];
+    char *rollup_keys [ROLLUPS];
+    int64_t rollup_used [ROLLUPS];
     //  Idle store connections for request threads
     hub_store_t *pool [8];
     size_t n_pool;
@@ -568,15 +573,17 @@ hub_http_connections (hub_http_t *self, int64_t connected)
 //  --------------------------------------------------------------------------
 //  Cache of answers that depend only on the stored reports and the catalog
 
+//  A stable answer (the catalog's alone: units, layout) stays valid for
+//  the whole run; the others while nothing was stored.
 static char *
-s_cache_get (hub_http_t *self, const char *key, size_t *len)
+s_cache_get (hub_http_t *self, const char *key, bool stable, size_t *len)
 {
     char *copy = NULL;
     pthread_mutex_lock (&self->lock);
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         cache_t *c = &self->cache [i];
         if (c->key && strcmp (c->key, key) == 0 &&
-            c->generation == self->generation) {
+            (stable || c->generation == self->generation)) {
             copy = malloc (c->len + 1);
             memcpy (copy, c->body, c->len + 1);
             *len = c->len;
@@ -758,6 +765,42 @@ s_units_json (gom_units_t *units)
     return json_pack ("{s:o}", "units", list);
 }
 
+//  The rollup of form and period, brought up to date (under catalog_lock).
+//  NULL if the database cannot be read.
+static hub_rollup_t *
+s_rollup (hub_http_t *self, gom_form_t *form, const char *period, sqlite3 *db)
+{
+    char key [128];
+    snprintf (key, sizeof key, "%s|%u|%s", gom_form_code (form),
+              gom_form_version (form), period);
+    size_t pick = 0;
+    bool found = false;
+    for (size_t i = 0; i < ROLLUPS && !found; i++) {
+        if (self->rollup_keys [i] && strcmp (self->rollup_keys [i], key) == 0) {
+            pick = i;
+            found = true;
+        }
+        else if (self->rollup_used [i] < self->rollup_used [pick])
+            pick = i;
+    }
+    if (!found) {
+        hub_rollup_destroy (&self->rollups [pick]);
+        free (self->rollup_keys [pick]);
+        self->rollups [pick] = hub_rollup_new (form, period, true);
+        self->rollup_keys [pick] = strdup (key);
+    }
+    self->rollup_used [pick] = s_mono_ms ();
+    if (hub_rollup_update (self->rollups [pick], db) != 0) {
+        //  Start afresh next time: what it holds may be half-read.
+        hub_rollup_destroy (&self->rollups [pick]);
+        free (self->rollup_keys [pick]);
+        self->rollup_keys [pick] = NULL;
+        self->rollup_used [pick] = 0;
+        return NULL;
+    }
+    return self->rollups [pick];
+}
+
 //  GET answers built from the catalog and the database, cached.
 static enum MHD_Result
 s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
@@ -779,8 +822,9 @@ s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
         zsys_sprintf ("%s|%s|%s|%s|%s|%s", what, form_code ? form_code : "",
                       period ? period : "", root ? root : "",
                       section ? section : "", version ? version : "");
+    bool stable = strcmp (what, "units") == 0 || strcmp (what, "layout") == 0;
     size_t len = 0;
-    char *body = s_cache_get (self, key, &len);
+    char *body = s_cache_get (self, key, stable, &len);
     if (body) {
         free (key);
         return s_send (conn, 200, "application/json; charset=utf-8", body, len,
@@ -828,15 +872,20 @@ s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
         out = s_units_json (units);
     else if (strcmp (what, "layout") == 0)
         out = s_layout_json (form);
-    else if (strcmp (what, "totals") == 0)
-        out = hub_totals_json (db, form, units, period, root, err, sizeof err);
-    else if (strcmp (what, "arrivals") == 0) {
-        if (!units)
-            snprintf (err, sizeof err,
-                      "the hub has no unit tree: no list of expected units");
+    else if (strcmp (what, "arrivals") == 0 && !units)
+        snprintf (err, sizeof err,
+                  "the hub has no unit tree: no list of expected units");
+    else if (strcmp (what, "totals") == 0 || strcmp (what, "arrivals") == 0) {
+        hub_rollup_t *rollup = s_rollup (self, form, period, db);
+        if (!rollup) {
+            status = 503;
+            snprintf (err, sizeof err, "cannot read the reports: %s",
+                      sqlite3_errmsg (db));
+        }
+        else if (strcmp (what, "totals") == 0)
+            out = hub_rollup_totals (rollup, units, root);
         else
-            out = hub_arrivals_json (db, form, units, period, root, err,
-                                     sizeof err);
+            out = hub_rollup_arrivals (rollup, units, root, false);
     }
     else if (strcmp (what, "texts") == 0) {
         json_t *list = hub_texts_json (db, form, units, period, section, root,
@@ -1525,6 +1574,10 @@ hub_http_stop (hub_http_t **self_p)
     }
     for (size_t i = 0; i < self->n_pool; i++)
         hub_store_destroy (&self->pool [i]);
+    for (size_t i = 0; i < ROLLUPS; i++) {
+        hub_rollup_destroy (&self->rollups [i]);
+        free (self->rollup_keys [i]);
+    }
     hub_catalog_destroy (&self->catalog);
     zhashx_destroy (&self->last_message);
     pthread_mutex_destroy (&self->lock);

@@ -1,5 +1,6 @@
-/*  hub_totals: see hub_totals.h. One read transaction; the latest revision
-    of each unit's report comes from one query, its cells from another. */
+/*  hub_totals: see hub_totals.h. Everything is computed from a rollup of
+    one form and period: what each unit sent, read from hub.db in one read
+    transaction, and then only what came since (by receipt). */
 #include "hub_totals.h"
 #include "gom_db.h"
 #include "gom_util.h"
@@ -69,6 +70,8 @@ typedef struct {
     int64_t first_received;
     int64_t revision;     //  its highest revision
     char *code, *reason;  //  its latest refusal, if any
+    int64_t *values;      //  its highest revision's cells (rollup with
+    uint8_t *present;     //  values), by the form's cell index
 } unit_status_t;
 
 static void
@@ -78,6 +81,8 @@ s_status_free (void **item)
     if (u) {
         free (u->code);
         free (u->reason);
+        free (u->values);
+        free (u->present);
         free (u);
         *item = NULL;
     }
@@ -94,54 +99,174 @@ s_status (zhashx_t *map, const char *unit)
     return u;
 }
 
-//  unit -> unit_status_t for every unit that sent form/period, accepted
-//  or refused. Timeliness is judged on the first revision: a correction
-//  sent after the deadline does not make a report that was on time late.
-static zhashx_t *
-s_statuses (sqlite3 *db, const char *form, const char *period)
+struct _hub_rollup_t {
+    gom_form_t *form;
+    char *period;
+    bool with_values;
+    size_t n_cells;
+    zhashx_t *statuses;  //  unit -> unit_status_t
+    int64_t last_receipt, last_rejection;
+    arena_t arena;
+    //  Position in a report -> cell index, from the previous report: the
+    //  reports of one form list their cells in the same order.
+    size_t map_cap;
+    size_t *map;
+    char **map_codes;
+};
+
+hub_rollup_t *
+hub_rollup_new (gom_form_t *form, const char *period, bool with_values)
 {
-    zhashx_t *map = zhashx_new ();
-    zhashx_set_destructor (map, s_status_free);
-    sqlite3_stmt *st = gom_db_prepare (
-        db, "SELECT unit, max(revision), min(sealed_ms), min(received_ms) "
-            "FROM reports WHERE form=? AND period=? GROUP BY unit");
-    if (st) {
-        sqlite3_bind_text (st, 1, form, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 2, period, -1, SQLITE_TRANSIENT);
-        while (sqlite3_step (st) == SQLITE_ROW) {
-            unit_status_t *u =
-                s_status (map, (const char *)sqlite3_column_text (st, 0));
-            u->reported = true;
-            u->revision = sqlite3_column_int64 (st, 1);
-            u->first_sealed = sqlite3_column_int64 (st, 2);
-            u->first_received = sqlite3_column_int64 (st, 3);
-        }
+    hub_rollup_t *self = calloc (1, sizeof *self);
+    assert (self);
+    self->form = form;
+    self->period = strdup (period);
+    self->with_values = with_values;
+    self->n_cells = gom_form_cell_count (form);
+    self->statuses = zhashx_new ();
+    zhashx_set_destructor (self->statuses, s_status_free);
+    self->arena.size = 1 << 16;
+    self->arena.block = malloc (self->arena.size);
+    return self;
+}
+
+void
+hub_rollup_destroy (hub_rollup_t **self_p)
+{
+    hub_rollup_t *self = *self_p;
+    if (!self)
+        return;
+    zhashx_destroy (&self->statuses);
+    for (size_t z = 0; z < self->map_cap; z++)
+        free (self->map_codes [z]);
+    free (self->map_codes);
+    free (self->map);
+    free (self->arena.block);
+    free (self->period);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Keeps the cells of a unit's report (its highest revision so far).
+static void
+s_take_values (hub_rollup_t *self, unit_status_t *u, const uint8_t *blob,
+               size_t len)
+{
+    if (!u->values) {
+        u->values = calloc (self->n_cells + 1, sizeof (int64_t));
+        u->present = calloc (self->n_cells + 1, 1);
     }
-    sqlite3_finalize (st);
-    st = gom_db_prepare (
-        db, "SELECT unit, code, reason FROM rejections WHERE form=? AND "
-            "period=? AND unit IS NOT NULL ORDER BY id");
+    memset (u->values, 0, (self->n_cells + 1) * sizeof (int64_t));
+    memset (u->present, 0, self->n_cells + 1);
+    //  The cells come from each report's canonical content (one packed blob
+    //  a report) rather than the cells table (one row a cell): ten times
+    //  fewer sqlite steps.
+    Gom__Report *content = s_unpack (&self->arena, blob, len);
+    for (size_t k = 0; content && k < content->n_cells; k++) {
+        const char *code = content->cells [k]->code;
+        if (k >= self->map_cap) {
+            size_t old = self->map_cap;
+            self->map_cap = self->map_cap ? 2 * self->map_cap : 128;
+            self->map = realloc (self->map, self->map_cap * sizeof (size_t));
+            self->map_codes =
+                realloc (self->map_codes, self->map_cap * sizeof (char *));
+            for (size_t z = old; z < self->map_cap; z++)
+                self->map_codes [z] = NULL;
+        }
+        if (!self->map_codes [k] || strcmp (self->map_codes [k], code) != 0) {
+            free (self->map_codes [k]);
+            self->map_codes [k] = strdup (code);
+            self->map [k] = gom_form_cell_index (self->form, code);
+        }
+        size_t i = self->map [k];
+        if (i == SIZE_MAX)
+            continue;  //  a cell of another version of the form
+        u->values [i] = content->cells [k]->value;
+        u->present [i] = 1;
+    }
+}
+
+//  Reads what was stored since the last update: reports by receipt and
+//  refusals by id, both of which only grow (one writer, numbers given in
+//  commit order), in one read transaction. Statuses: timeliness is judged
+//  on the first revision (a correction sent after the deadline does not
+//  make a report that was on time late); the values are the highest
+//  revision's.
+int
+hub_rollup_update (hub_rollup_t *self, sqlite3 *db)
+{
+    const char *form = gom_form_code (self->form);
+    if (gom_db_exec (db, "BEGIN") != 0)
+        return -1;
+    int rc = 0;
+    sqlite3_stmt *st = gom_db_prepare (
+        db, self->with_values
+                ? "SELECT receipt, unit, revision, sealed_ms, received_ms, "
+                  "content FROM reports WHERE receipt > ?3 AND form=?1 "
+                  "AND period=?2 ORDER BY receipt"
+                : "SELECT receipt, unit, revision, sealed_ms, received_ms "
+                  "FROM reports WHERE receipt > ?3 AND form=?1 "
+                  "AND period=?2 ORDER BY receipt");
     if (st) {
         sqlite3_bind_text (st, 1, form, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 2, period, -1, SQLITE_TRANSIENT);
-        while (sqlite3_step (st) == SQLITE_ROW) {
-            unit_status_t *u =
-                s_status (map, (const char *)sqlite3_column_text (st, 0));
+        sqlite3_bind_text (st, 2, self->period, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64 (st, 3, self->last_receipt);
+        while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+            unit_status_t *u = s_status (
+                self->statuses, (const char *)sqlite3_column_text (st, 1));
+            int64_t revision = sqlite3_column_int64 (st, 2);
+            int64_t sealed = sqlite3_column_int64 (st, 3);
+            int64_t received = sqlite3_column_int64 (st, 4);
+            bool latest = !u->reported || revision >= u->revision;
+            if (!u->reported || sealed < u->first_sealed)
+                u->first_sealed = sealed;
+            if (!u->reported || received < u->first_received)
+                u->first_received = received;
+            if (latest)
+                u->revision = revision;
+            u->reported = true;
+            if (latest && self->with_values)
+                s_take_values (self, u, sqlite3_column_blob (st, 5),
+                               (size_t)sqlite3_column_bytes (st, 5));
+            self->last_receipt = sqlite3_column_int64 (st, 0);
+        }
+        rc = rc == SQLITE_DONE ? 0 : -1;
+    }
+    else
+        rc = -1;
+    sqlite3_finalize (st);
+    st = rc == 0 ? gom_db_prepare (
+                       db, "SELECT id, unit, code, reason FROM rejections "
+                           "WHERE id > ?3 AND form=?1 AND period=?2 AND unit "
+                           "IS NOT NULL ORDER BY id")
+                 : NULL;
+    if (st) {
+        sqlite3_bind_text (st, 1, form, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 2, self->period, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64 (st, 3, self->last_rejection);
+        while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+            unit_status_t *u = s_status (
+                self->statuses, (const char *)sqlite3_column_text (st, 1));
             free (u->code);
             free (u->reason);
-            u->code = strdup ((const char *)sqlite3_column_text (st, 1));
-            u->reason = strdup ((const char *)sqlite3_column_text (st, 2));
+            u->code = strdup ((const char *)sqlite3_column_text (st, 2));
+            u->reason = strdup ((const char *)sqlite3_column_text (st, 3));
+            self->last_rejection = sqlite3_column_int64 (st, 0);
         }
+        rc = rc == SQLITE_DONE ? 0 : -1;
     }
+    else
+        rc = -1;
     sqlite3_finalize (st);
-    return map;
+    gom_db_exec (db, "COMMIT");
+    return rc;
 }
 
 //  Completeness over the expected units (active leaves of the subtree):
 //  counts, and with list_all every unit with its state.
 static json_t *
 s_completeness (gom_units_t *units, zhashx_t *statuses, const char *root,
-                int64_t deadline, bool list_all)
+                int64_t deadline, bool list_all, bool summaries)
 {
     json_t *comp = json_object ();
     if (!units) {
@@ -172,14 +297,15 @@ s_completeness (gom_units_t *units, zhashx_t *statuses, const char *root,
             state = "rejected";
             rejected++;
         }
-        if (!list_all && strcmp (state, "on_time") == 0)
+        if ((!list_all && strcmp (state, "on_time") == 0) ||
+            (!list_all && !summaries))
             continue;  //  nothing to list about it
         const char *parent = gom_units_parent (units, code);
         json_t *who = json_pack ("{s:s, s:s}", "code", code, "name",
                                  gom_units_name (units, code));
-        if (strcmp (state, "late") == 0)
+        if (summaries && strcmp (state, "late") == 0)
             json_array_append (late_units, who);
-        else if (strcmp (state, "on_time") != 0)
+        else if (summaries && strcmp (state, "on_time") != 0)
             json_array_append (missing, who);
         if (list_all) {
             json_object_set_new (who, "state", json_string (state));
@@ -218,8 +344,14 @@ s_completeness (gom_units_t *units, zhashx_t *statuses, const char *root,
         comp, "percent",
         expected ? json_real (round (1000.0 * (on_time + late) / expected) / 10)
                  : json_null ());
-    json_object_set_new (comp, "missing_units", missing);
-    json_object_set_new (comp, "late_units", late_units);
+    if (summaries) {
+        json_object_set_new (comp, "missing_units", missing);
+        json_object_set_new (comp, "late_units", late_units);
+    }
+    else {
+        json_decref (missing);
+        json_decref (late_units);
+    }
     if (list_all)
         json_object_set_new (comp, "units", all);
     else
@@ -228,79 +360,29 @@ s_completeness (gom_units_t *units, zhashx_t *statuses, const char *root,
 }
 
 json_t *
-hub_totals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
-                 const char *period, const char *root, char *err, size_t errlen)
+hub_rollup_totals (hub_rollup_t *self, gom_units_t *units, const char *root)
 {
-    if (!gom_form_period_valid (form, period)) {
-        snprintf (err, errlen, "period %s is not valid for form %s (%s)",
-                  period, gom_form_code (form), gom_form_period_type (form));
-        return NULL;
-    }
-    if (root && units && !gom_units_exists (units, root)) {
-        snprintf (err, errlen, "unit %s is not in the unit tree", root);
-        return NULL;
-    }
+    gom_form_t *form = self->form;
+    const char *period = self->period;
     int64_t deadline = gom_form_deadline_ms (form, period);
-    size_t n_cells = gom_form_cell_count (form);
+    size_t n_cells = self->n_cells;
     int64_t *sum = calloc (n_cells + 1, sizeof (int64_t));
     int64_t *count = calloc (n_cells + 1, sizeof (int64_t));
     size_t n_reports = 0;  //  units counted (latest revisions)
-
-    gom_db_exec (db, "BEGIN");
-    sqlite3_stmt *st = gom_db_prepare (
-        db, "SELECT unit, receipt, revision, sealed_ms, received_ms, content "
-            "FROM reports r WHERE form=?1 AND period=?2 AND revision="
-            "(SELECT max(revision) FROM reports "
-            " WHERE unit=r.unit AND form=?1 AND period=?2) ORDER BY unit");
-    //  The cells come from each report's canonical content (one packed blob
-    //  a report) rather than the cells table (one row a cell): ten times
-    //  fewer sqlite steps. Reports of one form list their cells in the same
-    //  order, so the previous report's code -> cell mapping is tried first.
-    arena_t arena = { malloc (1 << 16), 1 << 16, 0, false };
-    size_t map_cap = 0;
-    size_t *map = NULL;       //  position in a report -> cell index
-    char **map_codes = NULL;  //  the code seen at that position
-    if (st) {
-        sqlite3_bind_text (st, 1, gom_form_code (form), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 2, period, -1, SQLITE_TRANSIENT);
-    }
-    while (st && sqlite3_step (st) == SQLITE_ROW) {
-        const char *unit = (const char *)sqlite3_column_text (st, 0);
+    for (unit_status_t *u = zhashx_first (self->statuses); u;
+         u = zhashx_next (self->statuses)) {
+        const char *unit = zhashx_cursor (self->statuses);
+        if (!u->reported || !u->values)
+            continue;
         if (root && (units ? !gom_units_within (units, unit, root)
                            : strcmp (unit, root) != 0))
             continue;
         n_reports++;
-        Gom__Report *content = s_unpack (&arena, sqlite3_column_blob (st, 5),
-                                         (size_t)sqlite3_column_bytes (st, 5));
-        for (size_t k = 0; content && k < content->n_cells; k++) {
-            const char *code = content->cells [k]->code;
-            if (k >= map_cap) {
-                size_t old = map_cap;
-                map_cap = map_cap ? 2 * map_cap : 128;
-                map = realloc (map, map_cap * sizeof (size_t));
-                map_codes = realloc (map_codes, map_cap * sizeof (char *));
-                for (size_t z = old; z < map_cap; z++)
-                    map_codes [z] = NULL;
-            }
-            if (!map_codes [k] || strcmp (map_codes [k], code) != 0) {
-                free (map_codes [k]);
-                map_codes [k] = strdup (code);
-                map [k] = gom_form_cell_index (form, code);
-            }
-            size_t i = map [k];
-            if (i == SIZE_MAX)
-                continue;  //  a cell of another version of the form
-            sum [i] += content->cells [k]->value;
-            count [i]++;
+        for (size_t i = 0; i < n_cells; i++) {
+            sum [i] += u->values [i];
+            count [i] += u->present [i];
         }
     }
-    free (arena.block);
-    for (size_t z = 0; z < map_cap; z++)
-        free (map_codes [z]);
-    free (map_codes);
-    free (map);
-    sqlite3_finalize (st);
-    gom_db_exec (db, "COMMIT");
 
     json_t *out = json_object ();
     json_object_set_new (out, "form", json_string (gom_form_code (form)));
@@ -354,13 +436,59 @@ hub_totals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
                              "met", met));
     }
     json_object_set_new (out, "indicators", jind);
-
-    zhashx_t *statuses = s_statuses (db, gom_form_code (form), period);
-    json_t *comp = s_completeness (units, statuses, root, deadline, false);
-    zhashx_destroy (&statuses);
-    json_object_set_new (out, "completeness", comp);
+    json_object_set_new (
+        out, "completeness",
+        s_completeness (units, self->statuses, root, deadline, false, true));
     free (sum);
     free (count);
+    return out;
+}
+
+json_t *
+hub_rollup_arrivals (hub_rollup_t *self, gom_units_t *units, const char *root,
+                     bool summaries)
+{
+    int64_t deadline = gom_form_deadline_ms (self->form, self->period);
+    json_t *out =
+        s_completeness (units, self->statuses, root, deadline, true, summaries);
+    json_object_set_new (out, "form", json_string (gom_form_code (self->form)));
+    json_object_set_new (out, "period", json_string (self->period));
+    json_object_set_new (out, "unit", root ? json_string (root) : json_null ());
+    json_object_set_new (out, "deadline_at", s_time (deadline));
+    return out;
+}
+
+//  The checks both commands make before reading.
+static bool
+s_valid (gom_form_t *form, gom_units_t *units, const char *period,
+         const char *root, char *err, size_t errlen)
+{
+    if (!gom_form_period_valid (form, period)) {
+        snprintf (err, errlen, "period %s is not valid for form %s (%s)",
+                  period, gom_form_code (form), gom_form_period_type (form));
+        return false;
+    }
+    if (root && units && !gom_units_exists (units, root)) {
+        snprintf (err, errlen, "unit %s is not in the unit tree", root);
+        return false;
+    }
+    return true;
+}
+
+json_t *
+hub_totals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
+                 const char *period, const char *root, char *err, size_t errlen)
+{
+    if (!s_valid (form, units, period, root, err, errlen))
+        return NULL;
+    hub_rollup_t *rollup = hub_rollup_new (form, period, true);
+    json_t *out = NULL;
+    if (hub_rollup_update (rollup, db) == 0)
+        out = hub_rollup_totals (rollup, units, root);
+    else
+        snprintf (err, errlen, "cannot read the reports: %s",
+                  sqlite3_errmsg (db));
+    hub_rollup_destroy (&rollup);
     return out;
 }
 
@@ -369,29 +497,20 @@ hub_arrivals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
                    const char *period, const char *root, char *err,
                    size_t errlen)
 {
-    if (!gom_form_period_valid (form, period)) {
-        snprintf (err, errlen, "period %s is not valid for form %s (%s)",
-                  period, gom_form_code (form), gom_form_period_type (form));
+    if (!s_valid (form, units, period, root, err, errlen))
         return NULL;
-    }
     if (!units) {
         snprintf (err, errlen, "arrivals need a unit tree (units.csv)");
         return NULL;
     }
-    if (root && !gom_units_exists (units, root)) {
-        snprintf (err, errlen, "unit %s is not in the unit tree", root);
-        return NULL;
-    }
-    int64_t deadline = gom_form_deadline_ms (form, period);
-    gom_db_exec (db, "BEGIN");
-    zhashx_t *statuses = s_statuses (db, gom_form_code (form), period);
-    gom_db_exec (db, "COMMIT");
-    json_t *out = s_completeness (units, statuses, root, deadline, true);
-    zhashx_destroy (&statuses);
-    json_object_set_new (out, "form", json_string (gom_form_code (form)));
-    json_object_set_new (out, "period", json_string (period));
-    json_object_set_new (out, "unit", root ? json_string (root) : json_null ());
-    json_object_set_new (out, "deadline_at", s_time (deadline));
+    hub_rollup_t *rollup = hub_rollup_new (form, period, false);
+    json_t *out = NULL;
+    if (hub_rollup_update (rollup, db) == 0)
+        out = hub_rollup_arrivals (rollup, units, root, true);
+    else
+        snprintf (err, errlen, "cannot read the reports: %s",
+                  sqlite3_errmsg (db));
+    hub_rollup_destroy (&rollup);
     return out;
 }
 

@@ -24,6 +24,7 @@
 #include "gom_units.h"
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 
 //  Totals of form for period over the subtree at root (NULL: every unit).
 //  units may be NULL (no tree). Returns a new JSON object, or NULL with err.
@@ -46,5 +47,28 @@ json_t *hub_arrivals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
 json_t *hub_texts_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
                         const char *period, const char *section,
                         const char *root, char *err, size_t errlen);
+
+//  A rollup: one form and period held in memory, per unit its status
+//  (first sealed and received times, highest revision, latest refusal)
+//  and, with values, its highest revision's cells. The dashboard keeps one
+//  per form and period and updates it before each answer, reading only
+//  what was stored since (reports by receipt, refusals by id: both only
+//  grow), so that a province of 10,000 units is not read again at every
+//  arrival. The commands above make one, use it once and drop it.
+typedef struct _hub_rollup_t hub_rollup_t;
+
+//  period must be valid for form; form must outlive the rollup.
+hub_rollup_t *hub_rollup_new (gom_form_t *form, const char *period,
+                              bool with_values);
+void hub_rollup_destroy (hub_rollup_t **self_p);
+//  Reads what was stored since the last update. 0, or -1 (sqlite error).
+int hub_rollup_update (hub_rollup_t *self, sqlite3 *db);
+//  As hub_totals_json (needs with_values); root already checked.
+json_t *hub_rollup_totals (hub_rollup_t *self, gom_units_t *units,
+                           const char *root);
+//  As hub_arrivals_json (units not NULL; root already checked); without
+//  summaries, no missing_units and late_units lists.
+json_t *hub_rollup_arrivals (hub_rollup_t *self, gom_units_t *units,
+                             const char *root, bool summaries);
 
 #endif
