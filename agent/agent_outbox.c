@@ -8,6 +8,7 @@
 
 #include <czmq.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 
 struct _agent_outbox_t {
     sqlite3 *db;  //  outbox.db
@@ -77,6 +78,46 @@ sqlite3 *
 agent_outbox_db (agent_outbox_t *self)
 {
     return self->db;
+}
+
+//  Why a write to the outbox failed, for a person: a full disk is named as
+//  such, with the file, since that is the one they can do something about.
+static void
+s_write_failed (agent_outbox_t *self, const char *what, char *line,
+                size_t linelen)
+{
+    const char *path = sqlite3_db_filename (self->db, "main");
+    if ((sqlite3_extended_errcode (self->db) & 0xff) == SQLITE_FULL)
+        snprintf (line, linelen,
+                  "not queued: no space left on the disk of the outbox %s "
+                  "(%s: %s); free some space, then submit it again",
+                  path, what, sqlite3_errmsg (self->db));
+    else
+        snprintf (line, linelen, "not queued: outbox %s: %s: %s", path, what,
+                  sqlite3_errmsg (self->db));
+}
+
+//  0 if the outbox's disk keeps AGENT_OUTBOX_RESERVE free after a report
+//  of about bytes; else -1 with line filled. A disk that cannot be asked
+//  counts as roomy: sqlite will say if it is not.
+static int
+s_room_for (agent_outbox_t *self, size_t bytes, char *line, size_t linelen)
+{
+    const char *path = sqlite3_db_filename (self->db, "main");
+    struct statvfs fs;
+    if (!path || !*path || statvfs (path, &fs) != 0)
+        return 0;
+    uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+    //  The row is written to the WAL, then into the file: count it twice.
+    if (avail >= AGENT_OUTBOX_RESERVE + 2 * (uint64_t)bytes)
+        return 0;
+    snprintf (line, linelen,
+              "not queued: no space left on the disk of the outbox %s "
+              "(%" PRIu64 " KiB free; the agent keeps %d MiB free there so "
+              "that it can go on recording the hub's answers); free some "
+              "space, then submit it again",
+              path, avail / 1024, AGENT_OUTBOX_RESERVE / (1024 * 1024));
+    return -1;
 }
 
 static bool
@@ -172,11 +213,12 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
     payload = malloc (payload_len);
     gom__report__pack (r, payload);
 
+    if (s_room_for (self, content_len + payload_len, line, linelen) != 0)
+        goto done;
     //  One transaction per report; COMMIT returns only when it is on disk
     //  (WAL, synchronous=FULL), and only then do we say "queued".
     if (gom_db_exec (self->db, "BEGIN IMMEDIATE") != 0) {
-        snprintf (line, linelen, "outbox busy or not writable: %s",
-                  sqlite3_errmsg (self->db));
+        s_write_failed (self, "busy or not writable", line, linelen);
         goto done;
     }
     if (revise) {
@@ -292,14 +334,12 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
         sqlite3_finalize (st);
     }
     if (rc != SQLITE_DONE) {
-        snprintf (line, linelen, "outbox: cannot write: %s",
-                  sqlite3_errmsg (self->db));
+        s_write_failed (self, "cannot write", line, linelen);
         gom_db_exec (self->db, "ROLLBACK");
         goto done;
     }
     if (sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf (line, linelen, "outbox: cannot commit: %s",
-                  sqlite3_errmsg (self->db));
+        s_write_failed (self, "cannot commit", line, linelen);
         if (!sqlite3_get_autocommit (self->db))
             gom_db_exec (self->db, "ROLLBACK");
         goto done;

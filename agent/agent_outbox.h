@@ -19,6 +19,12 @@
 
 typedef struct _agent_outbox_t agent_outbox_t;
 
+//  Free space `submit` leaves on the outbox's disk: room for the sender to
+//  go on recording the hub's answers (each rewrites a report's row, in the
+//  WAL first; the WAL is checkpointed at about 4 MiB) when queued reports
+//  are what filled the disk.
+#define AGENT_OUTBOX_RESERVE (16 * 1024 * 1024)
+
 typedef enum {
     OUTBOX_QUEUED,  //  new in the outbox
     OUTBOX_SAME,    //  already there with the same content

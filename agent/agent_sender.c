@@ -19,6 +19,7 @@
 #include "agent_outbox.h"
 #include "agent_spool.h"
 #include "gom_db.h"
+#include "gom_fault.h"
 #include "gom_form.h"
 #include "gom_keys.h"
 #include "gom_signals.h"
@@ -48,13 +49,14 @@ typedef struct {
     zsock_t *monitor;
     int monitor_seq;  //  makes monitor endpoints unique
     int sigfd;
-    bool connected;    //  handshake done
-    bool welcomed;     //  hub answered hello
-    bool unreachable;  //  connection attempts are failing
-    bool in_tx;
-    bool reload;  //  a write failed: reload the window          //  a write
-                  //  transaction is open
-    int64_t rebuild_ms;  //  monotonic; when to make a socket
+    bool connected;        //  handshake done
+    bool welcomed;         //  hub answered hello
+    bool unreachable;      //  connection attempts are failing
+    bool in_tx;            //  a write transaction is open
+    bool reload;           //  a write failed: reload the window
+    int64_t hold_ms;       //  monotonic; no sending before (write failed)
+    int64_t hold_backoff;  //  next hold after a failed write, ms
+    int64_t rebuild_ms;    //  monotonic; when to make a socket
     int64_t auth_backoff_ms;
     int64_t hello_due_ms;
     int64_t hello_backoff_ms;
@@ -206,7 +208,8 @@ s_tx_commit (agent_t *self)
         return;
     self->in_tx = false;
     if (sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        zsys_error ("outbox: commit: %s", sqlite3_errmsg (self->db));
+        zsys_error ("outbox %s: commit: %s", self->opt->outbox_path,
+                    sqlite3_errmsg (self->db));
         if (!sqlite3_get_autocommit (self->db))
             gom_db_exec (self->db, "ROLLBACK");
         //  The acks and rejections of this turn are not on record: load
@@ -215,6 +218,24 @@ s_tx_commit (agent_t *self)
         //  answers a resend with the same receipt.
         self->reload = true;
     }
+    else
+        self->hold_backoff = 0;
+}
+
+//  After a failed outbox write (a full disk, say) the window is loaded
+//  again and resent; without a pause, the hub's answers would come back
+//  at once, fail to be recorded again, and the agent would spin, resending
+//  its window hundreds of times a second and logging as often.
+static void
+s_hold_sending (agent_t *self)
+{
+    int64_t min = self->opt->resend_min_ms, max = self->opt->resend_max_ms;
+    self->hold_backoff = self->hold_backoff ? self->hold_backoff * 2 : min;
+    if (self->hold_backoff > max)
+        self->hold_backoff = max;
+    self->hold_ms = gom_mono_ms () + self->hold_backoff;
+    zsys_warning ("outbox %s: cannot record; sending paused for %" PRId64 " ms",
+                  self->opt->outbox_path, self->hold_backoff);
 }
 
 static void
@@ -244,8 +265,13 @@ s_exec_id (agent_t *self, const char *sql, const uint8_t *id,
     if (bind)
         bind (st, arg);
     sqlite3_bind_blob (st, 1, id, GOM_ID_BYTES, SQLITE_TRANSIENT);
-    if (sqlite3_step (st) != SQLITE_DONE)
-        zsys_error ("outbox: %s", sqlite3_errmsg (self->db));
+    if (sqlite3_step (st) != SQLITE_DONE) {
+        zsys_error ("outbox %s: %s", self->opt->outbox_path,
+                    sqlite3_errmsg (self->db));
+        //  The answer is not on record, and its report leaves the window:
+        //  load the window again, or it would wait for the next restart.
+        self->reload = true;
+    }
     sqlite3_finalize (st);
 }
 
@@ -558,6 +584,7 @@ s_on_ack (agent_t *self, Gom__Ack *ack)
 {
     if (ack->report_id.len != GOM_ID_BYTES)
         return;
+    gom_fault_point ("agent-before-ack-record");  //  decoded, not recorded
     flight_t *f = s_flight_find (self, ack->report_id.data, ack->report_id.len);
     if (f && f->attempts == 1)  //  Karn: only unambiguous samples
         s_rtt_sample (self, gom_mono_ms () - f->sent_ms);
@@ -891,7 +918,7 @@ agent_sender_run (agent_options_t *opt)
             if (self->hello_backoff_ms > opt->resend_max_ms)
                 self->hello_backoff_ms = opt->resend_max_ms;
         }
-        if (self->dealer && self->welcomed) {
+        if (self->dealer && self->welcomed && now >= self->hold_ms) {
             if (now >= self->hello_due_ms) {
                 s_send_hello (self);  //  status for the hub's operators
                 self->hello_due_ms = now + opt->hello_ivl_ms;
@@ -913,6 +940,7 @@ agent_sender_run (agent_options_t *opt)
         s_tx_commit (self);
         if (self->reload) {
             s_flights_clear (self);
+            s_hold_sending (self);
             self->reload = false;
         }
         if (now - self->last_log_ms >= 5000) {

@@ -226,7 +226,7 @@ s_submit (args_t *a, int argc, char **argv)
     agent_outbox_t *box =
         agent_outbox_open (opt.outbox_path, false, err, sizeof err);
     if (!box) {
-        rc = s_fail ("%s", err);
+        rc = s_fail ("cannot open the outbox: %s; nothing queued", err);
         goto done;
     }
     for (int i = a->first_file; i < argc; i++) {

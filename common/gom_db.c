@@ -26,7 +26,12 @@ gom_db_open (const char *path, bool create, char *err, size_t errlen)
                        "PRAGMA foreign_keys=ON;",
                        NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        snprintf (err, errlen, "%s: %s", path, msg ? msg : sqlite3_errstr (rc));
+        //  "disk I/O error" alone does not tell a full disk (no room for
+        //  the -shm file) from a broken one: add what the system said.
+        int sys = sqlite3_system_errno (db);
+        snprintf (err, errlen, "%s: %s%s%s%s", path,
+                  msg ? msg : sqlite3_errstr (rc), sys ? " (" : "",
+                  sys ? strerror (sys) : "", sys ? ")" : "");
         sqlite3_free (msg);
         sqlite3_close (db);
         return NULL;

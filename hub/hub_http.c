@@ -885,7 +885,7 @@ s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
         else if (strcmp (what, "totals") == 0)
             out = hub_rollup_totals (rollup, units, root);
         else
-            out = hub_rollup_arrivals (rollup, units, root, false);
+            body = hub_rollup_arrivals_text (rollup, units, root, &len);
     }
     else if (strcmp (what, "texts") == 0) {
         json_t *list = hub_texts_json (db, form, units, period, section, root,
@@ -894,13 +894,15 @@ s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
     }
     pthread_mutex_unlock (&self->catalog_lock);
     s_store_put (self, store);
-    if (!out) {
+    if (!out && !body) {
         free (key);
         return s_error (conn, status == 200 ? 400 : status, "%s", err);
     }
-    body = json_dumps (out, JSON_COMPACT);
-    json_decref (out);
-    len = strlen (body);
+    if (out) {
+        body = json_dumps (out, JSON_COMPACT);
+        json_decref (out);
+        len = strlen (body);
+    }
     s_cache_put (self, key, generation, body, len);
     free (key);
     return s_send (conn, 200, "application/json; charset=utf-8", body, len,

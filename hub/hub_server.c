@@ -13,6 +13,7 @@
     instead of freezing the loop; the agent resends and gets the same
     receipt. */
 #include "hub_server.h"
+#include "gom_fault.h"
 #include "gom_keys.h"
 #include "gom_signals.h"
 #include "gom_util.h"
@@ -307,6 +308,7 @@ s_store_batch (hub_t *self)
             self->nacks++;
         }
         else if (it->result.ack) {
+            gom_fault_point ("hub-after-commit");  //  committed, not answered
             gom__ack__init (&it->body.ack);
             it->body.ack.report_id = *rid;
             it->body.ack.receipt = it->result.receipt;

@@ -262,6 +262,25 @@ hub_rollup_update (hub_rollup_t *self, sqlite3 *db)
     return rc;
 }
 
+//  Expected to report: the active leaf units of the subtree.
+static bool
+s_expected (gom_units_t *units, const char *code, const char *root,
+            int64_t deadline)
+{
+    return (!root || gom_units_within (units, code, root)) &&
+           gom_units_is_leaf (units, code) &&
+           gom_units_active (units, code, deadline);
+}
+
+//  on_time, late, rejected (refused, nothing accepted) or missing.
+static const char *
+s_state (unit_status_t *u, int64_t deadline)
+{
+    if (u && u->reported)
+        return u->first_sealed <= deadline ? "on_time" : "late";
+    return u && u->code ? "rejected" : "missing";
+}
+
 //  Completeness over the expected units (active leaves of the subtree):
 //  counts, and with list_all every unit with its state.
 static json_t *
@@ -278,25 +297,14 @@ s_completeness (gom_units_t *units, zhashx_t *statuses, const char *root,
     json_t *all = json_array ();
     for (size_t i = 0; i < gom_units_count (units); i++) {
         const char *code = gom_units_code (units, i);
-        if ((root && !gom_units_within (units, code, root)) ||
-            !gom_units_is_leaf (units, code) ||
-            !gom_units_active (units, code, deadline))
+        if (!s_expected (units, code, root, deadline))
             continue;
         expected++;
         unit_status_t *u = zhashx_lookup (statuses, code);
-        const char *state = "missing";
-        if (u && u->reported && u->first_sealed <= deadline) {
-            state = "on_time";
-            on_time++;
-        }
-        else if (u && u->reported) {
-            state = "late";
-            late++;
-        }
-        else if (u && u->code) {
-            state = "rejected";
-            rejected++;
-        }
+        const char *state = s_state (u, deadline);
+        on_time += state [0] == 'o';
+        late += state [0] == 'l';
+        rejected += state [0] == 'r';
         if ((!list_all && strcmp (state, "on_time") == 0) ||
             (!list_all && !summaries))
             continue;  //  nothing to list about it
@@ -456,6 +464,105 @@ hub_rollup_arrivals (hub_rollup_t *self, gom_units_t *units, const char *root,
     json_object_set_new (out, "unit", root ? json_string (root) : json_null ());
     json_object_set_new (out, "deadline_at", s_time (deadline));
     return out;
+}
+
+//  JSON text of a string (UTF-8 passes through; quotes, backslashes and
+//  control characters escaped).
+static void
+s_put_str (FILE *f, const char *str)
+{
+    if (!str) {
+        fputs ("null", f);
+        return;
+    }
+    fputc ('"', f);
+    for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf (f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf (f, "\\u%04x", *p);
+        else
+            fputc (*p, f);
+    }
+    fputc ('"', f);
+}
+
+static void
+s_put_time (FILE *f, int64_t ms)
+{
+    char buf [32];
+    gom_iso_time (ms, buf, sizeof buf);
+    fprintf (f, "\"%s\"", buf);
+}
+
+char *
+hub_rollup_arrivals_text (hub_rollup_t *self, gom_units_t *units,
+                          const char *root, size_t *len)
+{
+    int64_t deadline = gom_form_deadline_ms (self->form, self->period);
+    char *text = NULL;
+    FILE *f = open_memstream (&text, len);
+    size_t expected = 0, on_time = 0, late = 0, rejected = 0;
+    fputs ("{\"units\":[", f);
+    for (size_t i = 0; i < gom_units_count (units); i++) {
+        const char *code = gom_units_code (units, i);
+        if (!s_expected (units, code, root, deadline))
+            continue;
+        unit_status_t *u = zhashx_lookup (self->statuses, code);
+        const char *state = s_state (u, deadline);
+        on_time += state [0] == 'o';
+        late += state [0] == 'l';
+        rejected += state [0] == 'r';
+        const char *parent = gom_units_parent (units, code);
+        fputs (expected++ ? ",{\"code\":" : "{\"code\":", f);
+        s_put_str (f, code);
+        fputs (",\"name\":", f);
+        s_put_str (f, gom_units_name (units, code));
+        fprintf (f, ",\"state\":\"%s\",\"parent\":", state);
+        s_put_str (f, parent);
+        fputs (",\"parent_name\":", f);
+        s_put_str (f, parent ? gom_units_name (units, parent) : NULL);
+        if (u && u->reported) {
+            fprintf (f,
+                     ",\"revision\":%" PRId64 ",\"sealed_at\":", u->revision);
+            s_put_time (f, u->first_sealed);
+            fputs (",\"received_at\":", f);
+            s_put_time (f, u->first_received);
+        }
+        else
+            fputs (",\"revision\":null,\"sealed_at\":null,"
+                   "\"received_at\":null",
+                   f);
+        fputs (",\"rejected_code\":", f);
+        s_put_str (f, u ? u->code : NULL);
+        fputs (",\"rejected_reason\":", f);
+        s_put_str (f, u ? u->reason : NULL);
+        fputc ('}', f);
+    }
+    fprintf (f,
+             "],\"expected\":%zu,\"on_time\":%zu,\"late\":%zu,"
+             "\"rejected\":%zu,\"missing\":%zu,\"percent\":",
+             expected, on_time, late, rejected, expected - on_time - late);
+    if (expected)
+        fprintf (f, "%.1f",
+                 round (1000.0 * (double)(on_time + late) / (double)expected) /
+                     10);
+    else
+        fputs ("null", f);
+    fputs (",\"form\":", f);
+    s_put_str (f, gom_form_code (self->form));
+    fputs (",\"period\":", f);
+    s_put_str (f, self->period);
+    fputs (",\"unit\":", f);
+    s_put_str (f, root);
+    fputs (",\"deadline_at\":", f);
+    if (deadline > 0)
+        s_put_time (f, deadline);
+    else
+        fputs ("null", f);
+    fputc ('}', f);
+    fclose (f);
+    return text;
 }
 
 //  The checks both commands make before reading.

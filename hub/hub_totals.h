@@ -71,4 +71,10 @@ json_t *hub_rollup_totals (hub_rollup_t *self, gom_units_t *units,
 json_t *hub_rollup_arrivals (hub_rollup_t *self, gom_units_t *units,
                              const char *root, bool summaries);
 
+//  The same as JSON text, written directly (a province's arrivals are
+//  2 MB of JSON: building them as jansson objects and dumping took longer
+//  than the dashboard may). New string, its length in *len.
+char *hub_rollup_arrivals_text (hub_rollup_t *self, gom_units_t *units,
+                                const char *root, size_t *len);
+
 #endif

@@ -268,6 +268,17 @@ class DashboardApi(gomtest.GomTestCase):
         rogue.start()
         self.wait_for(lambda: self.arrivals(admin)['18079'] == 'rejected',
                       60, '18079 shown as rejected')
+        # Late, missing, rejected: the page's list is the command line's.
+        status, api = admin.get('/api/arrivals?' + q)
+        cli = json.loads(self.cli('arrivals', '--form', FORM, '--period',
+                                  PERIOD, '--json'))
+        self.assertEqual(api['units'], cli['units'])
+        for k in ('expected', 'on_time', 'late', 'rejected', 'missing',
+                  'percent', 'deadline_at', 'form', 'period', 'unit'):
+            self.assertEqual(api[k], cli[k], k)
+        self.assertEqual(cli['rejected'], 1)
+        status, sub = admin.get('/api/arrivals?' + q + '&root=18076')
+        self.assertEqual([u['code'] for u in sub['units']], ['18076'])
         status, ag = admin.get('/api/agents')
         mine = [a for a in ag['agents'] if a['key'] == rogue.key][0]
         self.assertEqual(mine['last_error']['code'], 'unauthorized')

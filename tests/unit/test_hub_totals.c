@@ -98,7 +98,7 @@ main (void)
                 "D1,Huyện 1,P,district,,\n"
                 "D2,Huyện 2,P,district,,\n"
                 "C1,Xã 1,D1,commune,,\n"
-                "C2,Xã 2,D1,commune,,\n"
+                "C2,\"Xã \"\"2\"\" \\ mới\",D1,commune,,\n"
                 "C3,Xã 3,D2,commune,,\n"
                 "C4,Xã 4,D2,commune,,\n"
                 "C5,Xã cũ,D2,commune,,2026-01-01\n"),
@@ -182,6 +182,40 @@ main (void)
     CHECK (strstr (err, "period 2026-H1 is not valid") != NULL);
     CHECK (hub_totals_json (hub_store_db (store), form, units, "2026", "X9",
                             err, sizeof err) == NULL);
+
+    //  A rollup kept up to date: the same answers as reading afresh.
+    hub_rollup_t *rollup = hub_rollup_new (form, "2026", true);
+    CHECK (hub_rollup_update (rollup, hub_store_db (store)) == 0);
+    s_store (store, 5, "C4", 1, 100, 5, deadline + 10);
+    s_store (store, 6, "C1", 3, 20, 2, deadline + 20);
+    CHECK (hub_rollup_update (rollup, hub_store_db (store)) == 0);
+    t = hub_rollup_totals (rollup, units, NULL);
+    json_t *fresh = hub_totals_json (hub_store_db (store), form, units, "2026",
+                                     NULL, err, sizeof err);
+    CHECK (t && fresh && json_equal (t, fresh));
+    json_t *tong = s_find (json_object_get (t, "cells"), "R.tong");
+    CHECK (json_integer_value (json_object_get (tong, "sum")) == 270);
+    json_decref (t);
+    json_decref (fresh);
+    //  The arrivals as text: valid JSON, the same units as the objects
+    //  (a name with quotes and a backslash escaped), C1 still on time.
+    size_t len = 0;
+    char *text = hub_rollup_arrivals_text (rollup, units, NULL, &len);
+    json_error_t jerr;
+    json_t *parsed = json_loadb (text, len, 0, &jerr);
+    json_t *objects = hub_rollup_arrivals (rollup, units, NULL, false);
+    CHECK (parsed != NULL);
+    CHECK (json_equal (json_object_get (parsed, "units"),
+                       json_object_get (objects, "units")));
+    CHECK (json_integer_value (json_object_get (parsed, "late")) == 2);
+    CHECK (json_integer_value (json_object_get (parsed, "on_time")) == 2);
+    json_t *c2 = s_find (json_object_get (parsed, "units"), "C2");
+    CHECK (c2 && strcmp (json_string_value (json_object_get (c2, "name")),
+                         "Xã \"2\" \\ mới") == 0);
+    json_decref (parsed);
+    json_decref (objects);
+    free (text);
+    hub_rollup_destroy (&rollup);
 
     hub_store_destroy (&store);
     gom_units_destroy (&units);

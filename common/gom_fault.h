@@ -1,0 +1,22 @@
+/*  gom_fault: deterministic crash points, for the crash tests
+    (tests/integration/test_crash_points.py). A crash point is a named place
+    in the code where a real crash would leave the system in a state worth
+    proving: the hub's batch is on disk but its ACKs have not left, or the
+    agent holds an ACK it has not recorded yet. Random kill -9 rarely lands
+    there; these points land there every time.
+
+    With the environment variable GOM_FAULT set to NAME, the first call of
+    gom_fault_point (NAME) kills the process; with NAME:N, the Nth call
+    does. The process dies by SIGKILL, as from kill -9: no atexit handlers,
+    no sqlite close, no buffered output flushed. Without GOM_FAULT, or with
+    another name, a call costs a string compare and does nothing. */
+#ifndef GOM_FAULT_H
+#define GOM_FAULT_H
+
+//  If GOM_FAULT names this point (and this is the Nth call of it), writes
+//  one line to standard error and kills the process with SIGKILL; does not
+//  return then. Otherwise returns at once. Not thread-safe: call each point
+//  from one thread only.
+void gom_fault_point (const char *name);
+
+#endif
