@@ -6,6 +6,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 bash deploy/install-deps.sh
+# The dashboard's browser tests: Debian's chromium and playwright-core.
+bash tests/e2e/setup.sh
 build=${GOM_TEST_BUILD:-build-test}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DGOM_SANITIZE=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
