@@ -22,6 +22,7 @@
 #include "gom_fault.h"
 #include "gom_form.h"
 #include "gom_keys.h"
+#include "gom_notify.h"
 #include "gom_signals.h"
 #include "gom_util.h"
 #include "gom_wire.h"
@@ -884,8 +885,10 @@ agent_sender_run (agent_options_t *opt)
     zsys_info ("agent %s for %s, outbox %s", GOM_VERSION, opt->hub,
                opt->outbox_path);
     self->last_log_ms = gom_mono_ms ();
+    gom_notify_ready ();
     bool stop = false;
     while (!stop) {
+        gom_notify_watchdog ();
         int64_t now = gom_mono_ms ();
         if (!self->dealer && now >= self->rebuild_ms &&
             s_socket_open (self) != 0)
@@ -953,6 +956,7 @@ agent_sender_run (agent_options_t *opt)
             self->last_log_ms = now;
         }
     }
+    gom_notify_stopping ();
     status = 0;
 done:
     s_tx_commit (self);

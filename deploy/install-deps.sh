@@ -5,8 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
       libsqlite3-dev sqlite3 libjansson-dev libcsv-dev libxlsxwriter-dev
-      libmicrohttpd-dev libsodium-dev python3 iproute2
-      iptables clang-format)
+      libmicrohttpd-dev libsodium-dev libsystemd-dev python3 iproute2
+      iptables clang-format dpkg-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,6 +15,7 @@
 #include "hub_server.h"
 #include "gom_fault.h"
 #include "gom_keys.h"
+#include "gom_notify.h"
 #include "gom_signals.h"
 #include "gom_util.h"
 #include "gom_wire.h"
@@ -614,7 +615,9 @@ hub_server_run (gom_config_t *cfg)
     assert (self->items);
     bool stop = false;
     self->last_log_ms = gom_mono_ms ();
+    gom_notify_ready ();
     while (!stop) {
+        gom_notify_watchdog ();
         zmq_pollitem_t items [] = {
             { zsock_resolve (self->zap), 0, ZMQ_POLLIN, 0 },
             { raw, 0, ZMQ_POLLIN, 0 },
@@ -686,6 +689,7 @@ hub_server_run (gom_config_t *cfg)
             self->last_log_ms = now;
         }
     }
+    gom_notify_stopping ();
     status = 0;
 done:
     zcert_destroy (&cert);

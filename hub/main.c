@@ -4,6 +4,7 @@
 #include "gom_form.h"
 #include "gom_keys.h"
 #include "gom_util.h"
+#include "hub_backup.h"
 #include "hub_catalog.h"
 #include "hub_export.h"
 #include "hub_server.h"
@@ -42,6 +43,8 @@ static const char *s_usage =
     "[--role admin|read]\n"
     "          (the dashboard's operators; the password is read from the "
     "terminal or stdin)\n"
+    "  backup  --config DIR/hub.cfg [--json] FILE   (also writes FILE-keys)\n"
+    "  restore --config DIR/hub.cfg [--json] FILE   (the hub stopped)\n"
     "  version\n"
     "See docs/cli.md.\n";
 
@@ -697,6 +700,8 @@ main (int argc, char **argv)
         }
         return s_user (&a, argv [2]);
     }
+    if (strcmp (cmd, "backup") == 0 || strcmp (cmd, "restore") == 0)
+        return hub_backup_command (argc - 1, argv + 1);
     bool files = strcmp (cmd, "forms") == 0;
     if (s_parse (argc - 1, argv + 1, &a, files) != 0) {
         fputs (s_usage, stderr);

@@ -54,6 +54,8 @@ def main():
     ap.add_argument('--units', type=int, default=10000)
     ap.add_argument('--runs', type=int, default=20)
     ap.add_argument('--browser', action='store_true')
+    ap.add_argument('--flood', type=int, default=1000,
+                    help='reports sent while the API (and page) is watched')
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix='gom-bench-dash-')
@@ -107,7 +109,7 @@ def main():
             print('api_%s_bytes %d' % (name, size))
 
         # While reports arrive: an agent sends revision 2 of many units.
-        n_new = min(1000, args.units)
+        n_new = min(args.flood, args.units)
         agent = gomtest.Agent()
         agent.init(os.path.join(work, 'agent'), hub.endpoint, hub.key,
                    ['C%d' % i for i in range(n_new)])
@@ -120,6 +122,18 @@ def main():
                 'C%d' % i, form='BENCH', period='2026', revision=2,
                 cells=cells, texts={}, dir=os.path.join(work, 'files')))
         agent.submit_ok(*files)
+        page = None
+        if args.browser:
+            page = subprocess.Popen(
+                ['node', os.path.join(HERE, 'dashboard_page.mjs'),
+                 'http://127.0.0.1:%d/' % port, 'bench', 'bench-password',
+                 str(max(1, args.units // 100))],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for line in page.stdout:
+                if line.strip() == 'READY':
+                    break
+                print(line.rstrip())
+        t_flood = time.monotonic()
         agent.start()
         busy = {name: [] for name, _ in paths[:2]}
         deadline = time.monotonic() + 60
@@ -128,6 +142,15 @@ def main():
                 busy[name].append(call(port, cookie, path)[0])
             if agent.status().get('acked', 0) >= n_new:
                 break
+        flood_s = time.monotonic() - t_flood
+        print('flood_reports %d' % n_new)
+        print('flood_arrivals_per_s %.0f' % (n_new / flood_s))
+        if page:
+            page.stdin.write('done\n')
+            page.stdin.flush()
+            for line in page.stdout:
+                print(line.rstrip())
+            page.wait(60)
         for name, times in busy.items():
             times.sort()
             print('api_%s_during_arrivals_p50_ms %.1f' % (
