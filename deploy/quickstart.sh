@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# gom quickstart: installs the dependencies, builds, and runs a hub and three
-# commune agents on this machine, which send the sample reports in
-# deploy/samples/. The agents queue the reports before the hub is even up,
-# as an office PC with a dead line would; then the hub starts and takes them.
+# gom quickstart: installs the dependencies, builds, and runs on this machine
+# a hub with its dashboard and four agents of a demo province (three
+# districts of Hà Tĩnh, deploy/units-ha-tinh-demo.csv), which send reports
+# made from deploy/samples/ (deploy/demo-reports.py): some on time, some
+# late, some missing, one rejected. The agents queue the reports before the
+# hub is even up, as an office PC with a dead line would; then the hub
+# starts and takes them.
 #
 #   deploy/quickstart.sh          set up and run (in ./demo-run)
 #   deploy/quickstart.sh stop     stop the hub and agents it started
@@ -33,9 +36,10 @@ stop_all
 rm -rf "$demo"
 mkdir -p "$demo"
 hub_key=$("$hub" init --dir "$demo/hub" --endpoint "tcp://127.0.0.1:$port" | sed -n 's/^hub-key: //p')
-# The seed documents' forms and a sample unit tree (codes are illustrative).
+# The seed documents' forms and a demo province: three districts of Hà Tĩnh
+# with five communes each (names real, codes illustrative).
 cp "$top"/deploy/forms/*.json "$demo/hub/forms/"
-cp "$top/deploy/units-ha-tinh-sample.csv" "$demo/hub/units.csv"
+cp "$top/deploy/units-ha-tinh-demo.csv" "$demo/hub/units.csv"
 echo "hub:   $demo/hub (key $hub_key)"
 # The dashboard: on 127.0.0.1 only, an admin with a fresh random password.
 http_port=${GOM_DEMO_HTTP_PORT:-8080}
@@ -45,46 +49,77 @@ echo "$password" | "$hub" user add --config "$demo/hub/hub.cfg" --name admin --r
 echo "$password" >"$demo/dashboard-password.txt"
 chmod 600 "$demo/dashboard-password.txt"
 
-units=(18073 18076 18079)
-for u in "${units[@]}"; do
-  key=$("$agent" init --dir "$demo/agent-$u" --hub "tcp://127.0.0.1:$port" \
-          --hub-key "$hub_key" --unit "$u" | sed -n 's/^agent-key: //p')
-  "$hub" enroll --config "$demo/hub/hub.cfg" --unit "$u" --key "$key" >/dev/null
-  # Offline first: the report is queued before any hub is reachable.
-  "$agent" submit --config "$demo/agent-$u/agent.cfg" "$top/deploy/samples/$u-2026-H1.json"
-  "$agent" run --config "$demo/agent-$u/agent.cfg" >"$demo/agent-$u.log" 2>&1 </dev/null &
-  echo $! >"$demo/agent-$u.pid"
-done
+# The demo's reports (form HT-VSTBPN-6T): 2026-H2 (deadline 14/12/2026) from
+# most communes, on time; 2026-H1 (deadline 14/06/2026) from some, late.
+# Xã Thạch Hạ (18085), Xã Cẩm Quang (18574) and three communes of Kỳ Anh
+# send nothing (missing).
+files="$demo/files"
+h2=$(python3 "$top/deploy/demo-reports.py" "$demo/hub/units.csv" 2026-H2 "$files" \
+       18085 18574 18655 18658 18661 18664)
+h1=$(python3 "$top/deploy/demo-reports.py" "$demo/hub/units.csv" 2026-H1 "$files" \
+       18568 18571 18574 18652 18655 18658 18661 18664)
+expected=$(echo $h2 $h1 | wc -w)
+
+# agent NAME UNITS ENROLL_UNITS: an office PC's agent, enrolled at the hub.
+agent_init() {
+  local name=$1 units=$2 enroll=$3 key
+  key=$("$agent" init --dir "$demo/agent-$name" --hub "tcp://127.0.0.1:$port" \
+          --hub-key "$hub_key" --unit "$units" | sed -n 's/^agent-key: //p')
+  "$hub" enroll --config "$demo/hub/hub.cfg" --unit "$enroll" --key "$key" >/dev/null
+}
+agent_run() {
+  "$agent" run --config "$demo/agent-$1/agent.cfg" >"$demo/agent-$1.log" 2>&1 </dev/null &
+  echo $! >"$demo/agent-$1.pid"
+}
+mine() {  # the report files of these units
+  local f u
+  for f in $h2 $h1; do for u in "$@"; do case $f in */$u-*) echo "$f";; esac; done; done
+}
+# Two district offices report for their communes; one commune has its own.
+agent_init tp-ha-tinh 18073,18076,18079,18082,18085 18073,18076,18079,18082,18085
+agent_init cam-xuyen 18562,18565,18568,18571,18574 18562,18565,18568,18571,18574
+agent_init ky-xuan 18652 18652
+# One PC set up for Xã Kỳ Bắc but enrolled, by mistake, for Xã Kỳ Phú: the
+# hub refuses its report (the dashboard shows it rejected, and why).
+agent_init ky-bac 18655 18658
+# Offline first: the reports are queued before any hub is reachable.
+"$agent" submit --config "$demo/agent-tp-ha-tinh/agent.cfg" $(mine 18073 18076 18079 18082 18085) >/dev/null
+"$agent" submit --config "$demo/agent-cam-xuyen/agent.cfg" $(mine 18562 18565 18568 18571 18574) >/dev/null
+"$agent" submit --config "$demo/agent-ky-xuan/agent.cfg" $(mine 18652) >/dev/null
+python3 "$top/deploy/demo-reports.py" "$demo/hub/units.csv" 2026-H2 "$demo/files-ky-bac" \
+  $(sed -n 's/^\([0-9]*\),.*,commune,.*/\1/p' "$demo/hub/units.csv" | grep -v '^18655$') >/dev/null
+"$agent" submit --config "$demo/agent-ky-bac/agent.cfg" "$demo/files-ky-bac/18655-2026-H2.json" >/dev/null
+for a in tp-ha-tinh cam-xuyen ky-xuan ky-bac; do agent_run "$a"; done
 
 "$hub" run --config "$demo/hub/hub.cfg" >"$demo/hub.log" 2>&1 </dev/null &
 echo $! >"$demo/hub.pid"
 
-# Wait (at most 60 s) until every agent has its acknowledgement.
+# Wait (at most 60 s) until the hub holds every report and the misenrolled
+# agent has its refusal.
 deadline=$((SECONDS + 60))
-for u in "${units[@]}"; do
-  until "$agent" status --config "$demo/agent-$u/agent.cfg" --json | grep -q '"acked": 1'; do
-    if [ $SECONDS -ge $deadline ]; then
-      echo "quickstart: agent $u got no acknowledgement in 60 s; see $demo/agent-$u.log and $demo/hub.log" >&2
-      exit 1
-    fi
-    sleep 0.2
-  done
+until [ "$("$hub" status --config "$demo/hub/hub.cfg" --json 2>/dev/null | sed -n 's/^  "reports": \([0-9]*\),/\1/p')" = "$expected" ] &&
+      "$agent" status --config "$demo/agent-ky-bac/agent.cfg" --json | grep -q '"rejected": 1'; do
+  if [ $SECONDS -ge $deadline ]; then
+    echo "quickstart: the hub did not get the $expected demo reports in 60 s; see $demo/*.log" >&2
+    exit 1
+  fi
+  sleep 0.2
 done
 echo
 echo "== what the hub stored (gom-hub reports) =="
 "$hub" reports --config "$demo/hub/hub.cfg"
 echo
 echo "== the province's table and who has reported (gom-hub totals, arrivals) =="
-"$hub" totals --config "$demo/hub/hub.cfg" --form HT-VSTBPN-6T --period 2026-H1 | head -8
-"$hub" arrivals --config "$demo/hub/hub.cfg" --form HT-VSTBPN-6T --period 2026-H1
+"$hub" totals --config "$demo/hub/hub.cfg" --form HT-VSTBPN-6T --period 2026-H2 | head -8
+"$hub" arrivals --config "$demo/hub/hub.cfg" --form HT-VSTBPN-6T --period 2026-H2
 echo
 echo "== an agent's view (gom-agent list) =="
-"$agent" list --config "$demo/agent-18073/agent.cfg"
+"$agent" list --config "$demo/agent-ky-bac/agent.cfg"
 echo
 echo "The dashboard: http://127.0.0.1:$http_port/  (user admin, password $password;"
 echo "  also in $demo/dashboard-password.txt)"
 echo
-echo "The hub and three agents keep running. Try:"
-echo "  $agent submit --config $demo/agent-18073/agent.cfg FILE.json"
+echo "The hub and four agents keep running. Try:"
+echo "  $agent submit --config $demo/agent-ky-xuan/agent.cfg FILE.json"
 echo "  $hub status --config $demo/hub/hub.cfg"
 echo "Stop them with: deploy/quickstart.sh stop"

@@ -40,6 +40,7 @@ extern const gom_web_asset_t gom_web_assets [];
 #define MAX_CODES    32  //  distinct NACK codes counted
 #define KEEPALIVE_MS 15000
 #define ROLLUPS      8  //  (form, period) pairs kept in memory
+#define ROLLUPS_TEXT "8"
 
 typedef struct {
     char token [65];  //  hex of 32 random bytes; "" = free slot
@@ -72,6 +73,8 @@ struct _hub_http_t {
     //  Sessions
     session_t sessions [MAX_SESSIONS];
     pthread_mutex_t login_lock;  //  one password check at a time
+    pthread_t warm;              //  s_warm, at start
+    bool warming;
     //  Live events: ring of formatted SSE records; seq counts all ever made
     char *ring [RING];
     uint64_t seq;
@@ -625,6 +628,16 @@ s_cache_put (hub_http_t *self, const char *key, uint64_t generation,
 //  --------------------------------------------------------------------------
 //  Answers that need the catalog (under catalog_lock)
 
+static int
+s_by_last_receipt (const void *a, const void *b)
+{
+    json_int_t x = json_integer_value (
+        json_object_get (*(json_t *const *)a, "last_receipt"));
+    json_int_t y = json_integer_value (
+        json_object_get (*(json_t *const *)b, "last_receipt"));
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
 static json_t *
 s_forms_json (hub_http_t *self, sqlite3 *db)
 {
@@ -671,12 +684,32 @@ s_forms_json (hub_http_t *self, sqlite3 *db)
         for (char *p = zlistx_last (seen); p; p = zlistx_prev (seen))
             json_array_append_new (periods, json_string (p));
         zlistx_destroy (&seen);
+        int64_t last = 0;  //  the form's newest receipt
+        st = gom_db_prepare (db, "SELECT max(receipt) FROM reports "
+                                 "WHERE form=?");
+        if (st) {
+            gom_db_bind_str (st, 1, code);
+            if (sqlite3_step (st) == SQLITE_ROW)
+                last = sqlite3_column_int64 (st, 0);
+        }
+        sqlite3_finalize (st);
         json_array_append_new (
-            list, json_pack ("{s:s, s:I, s:s, s:s, s:o}", "code", code,
+            list, json_pack ("{s:s, s:I, s:s, s:s, s:o, s:I}", "code", code,
                              "version", (json_int_t)gom_form_version (form),
                              "title", gom_form_title (form), "period_type",
-                             gom_form_period_type (form), "periods", periods));
+                             gom_form_period_type (form), "periods", periods,
+                             "last_receipt", (json_int_t)last));
     }
+    //  The form that received a report last comes first: the page opens it.
+    size_t n = json_array_size (list);
+    json_t **sorted = calloc (n + 1, sizeof (json_t *));
+    for (size_t i = 0; i < n; i++)
+        sorted [i] = json_incref (json_array_get (list, i));
+    qsort (sorted, n, sizeof (json_t *), s_by_last_receipt);
+    json_array_clear (list);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new (list, sorted [i]);
+    free (sorted);
     return json_pack ("{s:o}", "forms", list);
 }
 
@@ -802,22 +835,16 @@ s_rollup (hub_http_t *self, gom_form_t *form, const char *period, sqlite3 *db)
 }
 
 //  GET answers built from the catalog and the database, cached.
-static enum MHD_Result
-s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
+//  The answer (JSON text, *len bytes) to what, from the cache or made now;
+//  NULL with *status and err on a fault. The parameters are checked.
+static char *
+s_answer (hub_http_t *self, const char *what, const char *form_code,
+          const char *period, const char *root, const char *section,
+          const char *version, size_t *len_p, unsigned *status_p, char *err,
+          size_t errlen)
 {
-    const char *form_code = s_arg (conn, "form");
-    const char *period = s_arg (conn, "period");
-    const char *root = s_arg (conn, "root");
-    const char *section = s_arg (conn, "section");
-    const char *version = s_arg (conn, "version");
     bool needs_form = strcmp (what, "forms") && strcmp (what, "units");
     bool needs_period = needs_form && strcmp (what, "layout");
-    if (needs_form && !form_code)
-        return s_error (conn, 400, "%s needs the parameter form", what);
-    if (needs_period && !period)
-        return s_error (conn, 400, "%s needs the parameter period", what);
-    if (strcmp (what, "texts") == 0 && !section)
-        return s_error (conn, 400, "texts needs the parameter section");
     char *key =
         zsys_sprintf ("%s|%s|%s|%s|%s|%s", what, form_code ? form_code : "",
                       period ? period : "", root ? root : "",
@@ -827,8 +854,8 @@ s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
     char *body = s_cache_get (self, key, stable, &len);
     if (body) {
         free (key);
-        return s_send (conn, 200, "application/json; charset=utf-8", body, len,
-                       true);
+        *len_p = len;
+        return body;
     }
     pthread_mutex_lock (&self->lock);
     uint64_t generation = self->generation;
@@ -836,10 +863,11 @@ s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
     hub_store_t *store = s_store_get (self);
     if (!store) {
         free (key);
-        return s_error (conn, 503, "the hub's database is unavailable");
+        *status_p = 503;
+        snprintf (err, errlen, "the hub's database is unavailable");
+        return NULL;
     }
     sqlite3 *db = hub_store_db (store);
-    char err [600] = "";
     unsigned status = 200;
     json_t *out = NULL;
     pthread_mutex_lock (&self->catalog_lock);
@@ -850,18 +878,18 @@ s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
                                  version ? (uint32_t)atoi (version) : 0);
         if (!form) {
             status = 404;
-            snprintf (err, sizeof err, "form %s%s%s is not in the form pack",
+            snprintf (err, errlen, "form %s%s%s is not in the form pack",
                       form_code, version ? " v" : "", version ? version : "");
         }
     }
     if (status == 200 && root && units && !gom_units_exists (units, root)) {
         status = 404;
-        snprintf (err, sizeof err, "unit %s is not in the unit tree", root);
+        snprintf (err, errlen, "unit %s is not in the unit tree", root);
     }
     if (status == 200 && needs_period &&
         !gom_form_period_valid (form, period)) {
         status = 400;
-        snprintf (err, sizeof err, "period %s is not valid for form %s (%s)",
+        snprintf (err, errlen, "period %s is not valid for form %s (%s)",
                   period, form_code, gom_form_period_type (form));
     }
     if (status != 200)
@@ -873,13 +901,13 @@ s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
     else if (strcmp (what, "layout") == 0)
         out = s_layout_json (form);
     else if (strcmp (what, "arrivals") == 0 && !units)
-        snprintf (err, sizeof err,
+        snprintf (err, errlen,
                   "the hub has no unit tree: no list of expected units");
     else if (strcmp (what, "totals") == 0 || strcmp (what, "arrivals") == 0) {
         hub_rollup_t *rollup = s_rollup (self, form, period, db);
         if (!rollup) {
             status = 503;
-            snprintf (err, sizeof err, "cannot read the reports: %s",
+            snprintf (err, errlen, "cannot read the reports: %s",
                       sqlite3_errmsg (db));
         }
         else if (strcmp (what, "totals") == 0)
@@ -889,14 +917,15 @@ s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
     }
     else if (strcmp (what, "texts") == 0) {
         json_t *list = hub_texts_json (db, form, units, period, section, root,
-                                       err, sizeof err);
+                                       err, errlen);
         out = list ? json_pack ("{s:o}", "texts", list) : NULL;
     }
     pthread_mutex_unlock (&self->catalog_lock);
     s_store_put (self, store);
     if (!out && !body) {
         free (key);
-        return s_error (conn, status == 200 ? 400 : status, "%s", err);
+        *status_p = status == 200 ? 400 : status;
+        return NULL;
     }
     if (out) {
         body = json_dumps (out, JSON_COMPACT);
@@ -905,8 +934,80 @@ s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
     }
     s_cache_put (self, key, generation, body, len);
     free (key);
+    *len_p = len;
+    return body;
+}
+
+static enum MHD_Result
+s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
+{
+    const char *form_code = s_arg (conn, "form");
+    const char *period = s_arg (conn, "period");
+    const char *section = s_arg (conn, "section");
+    bool needs_form = strcmp (what, "forms") && strcmp (what, "units");
+    bool needs_period = needs_form && strcmp (what, "layout");
+    if (needs_form && !form_code)
+        return s_error (conn, 400, "%s needs the parameter form", what);
+    if (needs_period && !period)
+        return s_error (conn, 400, "%s needs the parameter period", what);
+    if (strcmp (what, "texts") == 0 && !section)
+        return s_error (conn, 400, "texts needs the parameter section");
+    char err [600] = "";
+    unsigned status = 200;
+    size_t len = 0;
+    char *body =
+        s_answer (self, what, form_code, period, s_arg (conn, "root"), section,
+                  s_arg (conn, "version"), &len, &status, err, sizeof err);
+    if (!body)
+        return s_error (conn, status, "%s", err);
     return s_send (conn, 200, "application/json; charset=utf-8", body, len,
                    true);
+}
+
+//  Makes, in its own thread at start, the answers the first operator will
+//  ask for: the unit tree, and the rollups of the form and period pairs
+//  that have reports (newest first), so that the first page after a
+//  restart does not wait for a province's reports to be read.
+static void *
+s_warm (void *arg)
+{
+    hub_http_t *self = arg;
+    char err [600];
+    unsigned status;
+    size_t len;
+    free (s_answer (self, "units", NULL, NULL, NULL, NULL, NULL, &len, &status,
+                    err, sizeof err));
+    hub_store_t *store = s_store_get (self);
+    sqlite3_stmt *st =
+        store ? gom_db_prepare (hub_store_db (store),
+                                "SELECT form, period FROM reports GROUP BY "
+                                "form, period ORDER BY max(receipt) DESC "
+                                "LIMIT " ROLLUPS_TEXT)
+              : NULL;
+    zlistx_t *pairs = zlistx_new ();
+    zlistx_set_destructor (pairs, (zlistx_destructor_fn *)zstr_free);
+    while (st && sqlite3_step (st) == SQLITE_ROW) {
+        zlistx_add_end (pairs,
+                        strdup ((const char *)sqlite3_column_text (st, 0)));
+        zlistx_add_end (pairs,
+                        strdup ((const char *)sqlite3_column_text (st, 1)));
+    }
+    sqlite3_finalize (st);
+    s_store_put (self, store);
+    //  Oldest first, so that the newest is the last one the LRU keeps.
+    for (char *period = zlistx_last (pairs); period;
+         period = zlistx_prev (pairs)) {
+        char *form = zlistx_prev (pairs);
+        pthread_mutex_lock (&self->lock);
+        bool stop = self->stopping;
+        pthread_mutex_unlock (&self->lock);
+        if (stop || !form)
+            break;
+        free (s_answer (self, "arrivals", form, period, NULL, NULL, NULL, &len,
+                        &status, err, sizeof err));
+    }
+    zlistx_destroy (&pairs);
+    return NULL;
 }
 
 //  The consolidated table as a download.
@@ -1550,6 +1651,7 @@ hub_http_start (gom_config_t *cfg, const char *db_path, const char *keys_path,
         hub_http_stop (&self);
         return NULL;
     }
+    self->warming = pthread_create (&self->warm, NULL, s_warm, self) == 0;
     zsys_info ("dashboard on http://%s%s%s:%" PRId64 "/",
                self->daemon && strchr (address, ':') ? "[" : "", address,
                strchr (address, ':') ? "]" : "", port);
@@ -1566,6 +1668,8 @@ hub_http_stop (hub_http_t **self_p)
     self->stopping = true;
     pthread_cond_broadcast (&self->changed);
     pthread_mutex_unlock (&self->lock);
+    if (self->warming)
+        pthread_join (self->warm, NULL);
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
     for (size_t i = 0; i < RING; i++)

@@ -472,19 +472,24 @@ static void
 s_put_str (FILE *f, const char *str)
 {
     if (!str) {
-        fputs ("null", f);
+        fputs_unlocked ("null", f);
         return;
     }
-    fputc ('"', f);
-    for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf (f, "\\%c", *p);
-        else if (*p < 0x20)
+    fputc_unlocked ('"', f);
+    const unsigned char *p = (const unsigned char *)str, *run = p;
+    for (; *p; p++) {
+        if (*p != '"' && *p != '\\' && *p >= 0x20)
+            continue;
+        fwrite_unlocked (run, 1, (size_t)(p - run),
+                         f);  //  the plain run before it
+        if (*p < 0x20)
             fprintf (f, "\\u%04x", *p);
         else
-            fputc (*p, f);
+            fprintf (f, "\\%c", *p);
+        run = p + 1;
     }
-    fputc ('"', f);
+    fwrite_unlocked (run, 1, (size_t)(p - run), f);
+    fputc_unlocked ('"', f);
 }
 
 static void
@@ -492,7 +497,9 @@ s_put_time (FILE *f, int64_t ms)
 {
     char buf [32];
     gom_iso_time (ms, buf, sizeof buf);
-    fprintf (f, "\"%s\"", buf);
+    fputc_unlocked ('"', f);
+    fputs_unlocked (buf, f);
+    fputc_unlocked ('"', f);
 }
 
 char *
@@ -503,7 +510,7 @@ hub_rollup_arrivals_text (hub_rollup_t *self, gom_units_t *units,
     char *text = NULL;
     FILE *f = open_memstream (&text, len);
     size_t expected = 0, on_time = 0, late = 0, rejected = 0;
-    fputs ("{\"units\":[", f);
+    fputs_unlocked ("{\"units\":[", f);
     for (size_t i = 0; i < gom_units_count (units); i++) {
         const char *code = gom_units_code (units, i);
         if (!s_expected (units, code, root, deadline))
@@ -514,30 +521,32 @@ hub_rollup_arrivals_text (hub_rollup_t *self, gom_units_t *units,
         late += state [0] == 'l';
         rejected += state [0] == 'r';
         const char *parent = gom_units_parent (units, code);
-        fputs (expected++ ? ",{\"code\":" : "{\"code\":", f);
+        fputs_unlocked (expected++ ? ",{\"code\":" : "{\"code\":", f);
         s_put_str (f, code);
-        fputs (",\"name\":", f);
+        fputs_unlocked (",\"name\":", f);
         s_put_str (f, gom_units_name (units, code));
-        fprintf (f, ",\"state\":\"%s\",\"parent\":", state);
+        fputs_unlocked (",\"state\":\"", f);
+        fputs_unlocked (state, f);
+        fputs_unlocked ("\",\"parent\":", f);
         s_put_str (f, parent);
-        fputs (",\"parent_name\":", f);
+        fputs_unlocked (",\"parent_name\":", f);
         s_put_str (f, parent ? gom_units_name (units, parent) : NULL);
         if (u && u->reported) {
             fprintf (f,
                      ",\"revision\":%" PRId64 ",\"sealed_at\":", u->revision);
             s_put_time (f, u->first_sealed);
-            fputs (",\"received_at\":", f);
+            fputs_unlocked (",\"received_at\":", f);
             s_put_time (f, u->first_received);
         }
         else
-            fputs (",\"revision\":null,\"sealed_at\":null,"
-                   "\"received_at\":null",
-                   f);
-        fputs (",\"rejected_code\":", f);
+            fputs_unlocked (",\"revision\":null,\"sealed_at\":null,"
+                            "\"received_at\":null",
+                            f);
+        fputs_unlocked (",\"rejected_code\":", f);
         s_put_str (f, u ? u->code : NULL);
-        fputs (",\"rejected_reason\":", f);
+        fputs_unlocked (",\"rejected_reason\":", f);
         s_put_str (f, u ? u->reason : NULL);
-        fputc ('}', f);
+        fputc_unlocked ('}', f);
     }
     fprintf (f,
              "],\"expected\":%zu,\"on_time\":%zu,\"late\":%zu,"
@@ -548,19 +557,19 @@ hub_rollup_arrivals_text (hub_rollup_t *self, gom_units_t *units,
                  round (1000.0 * (double)(on_time + late) / (double)expected) /
                      10);
     else
-        fputs ("null", f);
-    fputs (",\"form\":", f);
+        fputs_unlocked ("null", f);
+    fputs_unlocked (",\"form\":", f);
     s_put_str (f, gom_form_code (self->form));
-    fputs (",\"period\":", f);
+    fputs_unlocked (",\"period\":", f);
     s_put_str (f, self->period);
-    fputs (",\"unit\":", f);
+    fputs_unlocked (",\"unit\":", f);
     s_put_str (f, root);
-    fputs (",\"deadline_at\":", f);
+    fputs_unlocked (",\"deadline_at\":", f);
     if (deadline > 0)
         s_put_time (f, deadline);
     else
-        fputs ("null", f);
-    fputc ('}', f);
+        fputs_unlocked ("null", f);
+    fputc_unlocked ('}', f);
     fclose (f);
     return text;
 }
