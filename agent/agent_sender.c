@@ -807,11 +807,15 @@ s_monitor_events (agent_t *self)
                                         : self->opt->reconnect_ivl_ms;
             if (self->auth_backoff_ms > self->opt->reconnect_ivl_max_ms)
                 self->auth_backoff_ms = self->opt->reconnect_ivl_max_ms;
-            zsys_warning ("hub refused this agent's key (not enrolled, or "
-                          "revoked); trying again in %" PRId64 " ms",
+            //  ZAP 400: the key is not enrolled or was revoked, or the hub
+            //  is at max_connections (it cannot say which: only the status
+            //  code reaches us).
+            zsys_warning ("hub refused this agent (key not enrolled or "
+                          "revoked, or too many connections); trying again "
+                          "in %" PRId64 " ms",
                           self->auth_backoff_ms);
-            s_set_error (self, "hub refused this agent's key (not enrolled, "
-                               "or revoked)");
+            s_set_error (self, "hub refused this agent (key not enrolled or "
+                               "revoked, or too many connections)");
             s_socket_close (self);
             self->rebuild_ms = now + self->auth_backoff_ms;
             return;

@@ -36,17 +36,8 @@ typedef struct {
     int first_file;  //  index in argv of the first FILE
 } args_t;
 
-static int
-s_fail (const char *fmt, ...)
-{
-    va_list ap;
-    va_start (ap, fmt);
-    fprintf (stderr, "gom-agent: ");
-    vfprintf (stderr, fmt, ap);
-    fprintf (stderr, "\n");
-    va_end (ap);
-    return 1;
-}
+//  "gom-agent: " and the message on standard error; returns 1 (exit status).
+#define s_fail(...) gom_fail ("gom-agent", __VA_ARGS__)
 
 static int
 s_parse (int argc, char **argv, args_t *a, bool files)

@@ -318,9 +318,19 @@ s_on_record (int c, void *arg)
             char code [2 * GOM_CODE_MAX + 2];
             snprintf (code, sizeof code, "%s.%s", f [0], r->columns [i - 3]);
             int64_t value;
+            //  The row's label, cut to 60 bytes at a character boundary
+            //  (never inside a UTF-8 sequence).
+            const char *label = n > 2 ? f [2] : "";
+            size_t label_len = strlen (label);
+            if (label_len > 60) {
+                label_len = 60;
+                while (label_len && ((unsigned char)label [label_len] & 0xC0) ==
+                                        0x80)
+                    label_len--;
+            }
             if (!s_whole (v, &value))
-                s_fail (r, "cell %s (%.60s): \"%.40s\" is not a whole number",
-                        code, n > 2 ? f [2] : "", v);
+                s_fail (r, "cell %s (%.*s): \"%.40s\" is not a whole number",
+                        code, (int)label_len, label, v);
             else
                 s_add_cell (r, code, value);
         }
@@ -362,11 +372,18 @@ gom_csv_read (const char *path, char *err, size_t errlen)
     size_t len, total = 0;
     bool first = true;
     while (!r.failed && (len = fread (buf, 1, sizeof buf, file)) > 0) {
+        size_t skip = 0;
         if (first) {
-            //  Excel saves with ";" where "," is the decimal mark.
-            const char *p =
-                buf + (len >= 3 && !memcmp (buf, "\xEF\xBB\xBF", 3) ? 3 : 0);
-            if ((size_t)(p - buf) + 5 <= len && !memcmp (p, "#gom;", 5))
+            //  The byte-order mark is not part of the first field: left
+            //  in, it would make a quoted "#gom" (as the template writes
+            //  it) unreadable.
+            skip = len >= 3 && !memcmp (buf, "\xEF\xBB\xBF", 3) ? 3 : 0;
+            //  Excel saves with ";" where "," is the decimal mark; the
+            //  first field may be quoted.
+            const char *p = buf + skip;
+            size_t rest = len - skip;
+            if ((rest >= 5 && !memcmp (p, "#gom;", 5)) ||
+                (rest >= 7 && !memcmp (p, "\"#gom\";", 7)))
                 csv_set_delim (&parser, ';');
             first = false;
         }
@@ -375,7 +392,8 @@ gom_csv_read (const char *path, char *err, size_t errlen)
             s_fail (&r, "the file is larger than 16 MiB: not a report");
             break;
         }
-        if (csv_parse (&parser, buf, len, s_on_field, s_on_record, &r) != len)
+        if (csv_parse (&parser, buf + skip, len - skip, s_on_field,
+                       s_on_record, &r) != len - skip)
             s_fail (&r, "not valid CSV: %s",
                     csv_strerror (csv_error (&parser)));
     }

@@ -1,6 +1,8 @@
 /*  gom_util: see gom_util.h. */
 #include "gom_util.h"
 
+#include <stdarg.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -303,4 +305,16 @@ gom_strv_free (char ***strv_p)
         free (*p);
     free (*strv_p);
     *strv_p = NULL;
+}
+
+int
+gom_fail (const char *program, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fprintf (stderr, "%s: ", program);
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+    va_end (ap);
+    return 1;
 }

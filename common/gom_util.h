@@ -48,6 +48,11 @@ int gom_mkdir_p (const char *path, mode_t mode);
 //  Returns dir/name, or a copy of name when it is absolute; caller frees.
 char *gom_path_join (const char *dir, const char *name);
 
+//  Writes "program: message" and a newline on standard error; returns 1,
+//  the exit status of a command that failed.
+int gom_fail (const char *program, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
 //  Returns the folder part of path ("." when none); caller frees.
 char *gom_dirname (const char *path);
 

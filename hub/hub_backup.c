@@ -477,17 +477,8 @@ done:
     return rc;
 }
 
-static int
-s_fail (const char *fmt, ...)
-{
-    va_list ap;
-    va_start (ap, fmt);
-    fprintf (stderr, "gom-hub: ");
-    vfprintf (stderr, fmt, ap);
-    fprintf (stderr, "\n");
-    va_end (ap);
-    return 1;
-}
+//  "gom-hub: " and the message on standard error; returns 1 (exit status).
+#define s_fail(...) gom_fail ("gom-hub", __VA_ARGS__)
 
 int
 hub_backup_command (int argc, char **argv)

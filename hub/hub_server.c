@@ -16,6 +16,7 @@
 #include "gom_fault.h"
 #include "gom_keys.h"
 #include "gom_notify.h"
+#include "gom_report.h"
 #include "gom_signals.h"
 #include "gom_util.h"
 #include "gom_wire.h"
@@ -35,8 +36,22 @@ typedef struct {
     int64_t handshake_ivl_ms;
     int64_t backlog;
     int64_t io_threads;
-    int64_t tcp_maxrt_ms;  //  TCP_USER_TIMEOUT on agents' connections
+    int64_t tcp_maxrt_ms;          //  TCP_USER_TIMEOUT on agents' connections
+    int64_t max_cells_per_report;  //  more: permanent "too-large"
+    int64_t max_text_bytes_per_report;  //  all texts together, bytes
+    int64_t max_reports_per_minute;     //  per key; more: transient "rate"
+    int64_t max_connections;  //  open connections; more: refused at ZAP
 } hub_options_t;
+
+//  A token bucket per authenticated key (in memory only): it holds up to
+//  max_reports_per_minute tokens, refills at that rate, and each report
+//  message takes one. Empty: the report gets a transient "rate" NACK.
+typedef struct {
+    double tokens;      //  reports this key may send now
+    int64_t refill_ms;  //  when tokens was last brought up to date
+    int64_t logged_ms;  //  last "rate" log line for this key
+    int64_t refused;    //  "rate" NACKs since that line
+} hub_bucket_t;
 
 typedef struct {
     zmsg_t *msg;                 //  as received: routing id + payload
@@ -62,9 +77,11 @@ typedef struct {
     char *keys_path;
     zsock_t *router;
     zsock_t *zap;
-    zsock_t *monitor;  //  the ROUTER's accepts and disconnections
-    zhashx_t *peers;   //  fds of open connections
-    hub_http_t *http;  //  the dashboard (NULL: off)
+    zsock_t *monitor;   //  the ROUTER's accepts and disconnections
+    zhashx_t *peers;    //  fds of open connections
+    zhashx_t *buckets;  //  key -> hub_bucket_t, for max_reports_per_minute
+    int64_t buckets_swept_ms;  //  when full buckets were last dropped
+    hub_http_t *http;          //  the dashboard (NULL: off)
     int sigfd;
     hub_item_t *items;  //  the batch in hand
     size_t n_items;
@@ -89,10 +106,17 @@ s_fingerprint (const char *key, char *fp)
     gom_key_fingerprint (key, fp, 16);
 }
 
+static void s_monitor_handle (hub_t *self);
+
 //  ZAP (RFC 27): one request, one reply, in this thread.
 static void
 s_zap_handle (hub_t *self)
 {
+    //  The connection asking was accepted before its handshake began, so
+    //  its ACCEPTED event is waiting on the monitor: read it first, and the
+    //  count includes this connection.
+    if (self->monitor)
+        s_monitor_handle (self);
     zmsg_t *req;
     while ((req = zmsg_recv (self->zap))) {
         char *version = zmsg_popstr (req);
@@ -116,8 +140,23 @@ s_zap_handle (hub_t *self)
                 text = "hub database unavailable";
             }
             else if (hub_store_key_admitted (self->store, key)) {
-                status = "200";
-                text = "OK";
+                //  libzmq accepts every TCP connection; refusing the
+                //  handshake is where the hub can bound them. 400, not
+                //  300: libzmq answers 300 with silence and holds the
+                //  connection (and its fd) until handshake_ivl ends, and
+                //  the agent learns nothing; after a 400 the connection
+                //  closes at once and the agent rebuilds its socket after
+                //  a doubling backoff (agent_sender.c).
+                if (self->opt.max_connections && self->monitor &&
+                    (int64_t)zhashx_size (self->peers) >
+                        self->opt.max_connections) {
+                    status = "400";
+                    text = "too many connections";
+                }
+                else {
+                    status = "200";
+                    text = "OK";
+                }
             }
         }
         if (strcmp (status, "200") != 0) {
@@ -164,6 +203,107 @@ s_nack (hub_item_t *it, const ProtobufCBinaryData *report_id, bool permanent,
     it->out.body_case = GOM__ENVELOPE__BODY_NACK;
     it->out.nack = &it->body.nack;
     it->reply = true;
+}
+
+static void
+s_bucket_free (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+//  Takes one token from key's bucket. False when it is empty, with *wait_ms
+//  the time until the next token.
+static bool
+s_take_token (hub_t *self, const char *key, int64_t *wait_ms)
+{
+    int64_t now = gom_mono_ms ();
+    double cap = (double)self->opt.max_reports_per_minute;
+    if (now - self->buckets_swept_ms >= 60000) {
+        //  A bucket untouched for a minute is full again: forget it, so the
+        //  table holds only keys that sent reports in the last minute.
+        //  (Keys are copied first: deleting while iterating is unsafe.)
+        zlistx_t *keys = zhashx_keys (self->buckets);
+        for (const char *k = zlistx_first (keys); k; k = zlistx_next (keys)) {
+            hub_bucket_t *old = zhashx_lookup (self->buckets, k);
+            if (now - old->refill_ms >= 60000)
+                zhashx_delete (self->buckets, k);
+        }
+        zlistx_destroy (&keys);
+        self->buckets_swept_ms = now;
+    }
+    hub_bucket_t *b = zhashx_lookup (self->buckets, key);
+    if (!b) {
+        b = calloc (1, sizeof *b);
+        assert (b);
+        b->tokens = cap;
+        b->refill_ms = now;
+        zhashx_insert (self->buckets, key, b);
+    }
+    b->tokens += (double)(now - b->refill_ms) * cap / 60000.0;
+    if (b->tokens > cap)
+        b->tokens = cap;
+    b->refill_ms = now;
+    if (b->tokens >= 1) {
+        b->tokens -= 1;
+        return true;
+    }
+    *wait_ms = (int64_t)((1 - b->tokens) * 60000.0 / cap) + 1;
+    b->refused++;
+    if (now - b->logged_ms >= 10000) {
+        //  One line per key per 10 s, however hard it floods.
+        char fp [16];
+        s_fingerprint (key, fp);
+        zsys_warning ("rate: %s over max_reports_per_minute = %" PRId64
+                      ": %" PRId64 " report(s) refused (transient)",
+                      fp, self->opt.max_reports_per_minute, b->refused);
+        b->logged_ms = now;
+        b->refused = 0;
+    }
+    return false;
+}
+
+//  The hub's limits on one report, before any database work: its key's
+//  rate, its cells, its text bytes. Answers the item if one is passed.
+static void
+s_limit_report (hub_t *self, hub_item_t *it, const Gom__Report *r,
+                const char *fp)
+{
+    char reason [200];
+    int64_t wait_ms = 0;
+    if (self->opt.max_reports_per_minute &&
+        !s_take_token (self, it->key, &wait_ms)) {
+        snprintf (reason, sizeof reason,
+                  "more than %" PRId64 " reports a minute from this agent "
+                  "(max_reports_per_minute); send it again later",
+                  self->opt.max_reports_per_minute);
+        s_nack (it, &r->report_id, false, "rate", reason);
+        it->body.nack.retry_after_ms =
+            (uint32_t)(wait_ms < 3600000 ? wait_ms : 3600000);
+        self->nacks++;
+        return;
+    }
+    size_t text_bytes = 0;
+    for (size_t i = 0; i < r->n_texts; i++)
+        if (r->texts [i]->text)
+            text_bytes += strlen (r->texts [i]->text);
+    if ((int64_t)r->n_cells > self->opt.max_cells_per_report)
+        snprintf (reason, sizeof reason,
+                  "%zu cells: this hub takes at most %" PRId64
+                  " per report (max_cells_per_report)",
+                  r->n_cells, self->opt.max_cells_per_report);
+    else if ((int64_t)text_bytes > self->opt.max_text_bytes_per_report)
+        snprintf (reason, sizeof reason,
+                  "%zu bytes of text: this hub takes at most %" PRId64
+                  " per report (max_text_bytes_per_report)",
+                  text_bytes, self->opt.max_text_bytes_per_report);
+    else
+        return;
+    zsys_warning ("nack too-large to %s: %s r%u: %s", fp,
+                  gom_code_valid (r->unit) ? r->unit : "(invalid unit)",
+                  r->revision, reason);
+    s_nack (it, &r->report_id, true, "too-large", reason);
+    self->nacks++;
 }
 
 //  Reads one message into the batch, or answers/drops it at once if it
@@ -230,6 +370,8 @@ s_receive (hub_t *self)
                 "agents send hello and report only");
         self->nacks++;
     }
+    else if (env->body_case == GOM__ENVELOPE__BODY_REPORT)
+        s_limit_report (self, it, env->report, fp);
     return true;
 }
 
@@ -331,10 +473,14 @@ s_store_batch (hub_t *self)
             if (res.permanent) {
                 char fp [16];
                 s_fingerprint (it->key, fp);
+                //  Only codes are printed: the peer's raw bytes (not UTF-8,
+                //  newlines) never reach the log.
+                const Gom__Report *r = env->report;
                 zsys_info ("nack %s to %s: %s %s %s r%u: %s", res.code, fp,
-                           env->report->unit, env->report->form,
-                           env->report->period, env->report->revision,
-                           res.reason);
+                           gom_code_valid (r->unit) ? r->unit : "(invalid)",
+                           gom_code_valid (r->form) ? r->form : "(invalid)",
+                           gom_code_valid (r->period) ? r->period : "(invalid)",
+                           r->revision, res.reason);
             }
         }
     }
@@ -484,7 +630,17 @@ s_read_options (gom_config_t *cfg, hub_options_t *o, char *err, size_t len)
         gom_config_int (cfg, "io_threads", 1, 1, 64, &o->io_threads, err,
                         len) ||
         gom_config_int (cfg, "tcp_maxrt_ms", 60000, 0, 3600000,
-                        &o->tcp_maxrt_ms, err, len))
+                        &o->tcp_maxrt_ms, err, len) ||
+        gom_config_int (cfg, "max_cells_per_report", 5000, 1,
+                        GOM_REPORT_MAX_CELLS, &o->max_cells_per_report, err,
+                        len) ||
+        gom_config_int (cfg, "max_text_bytes_per_report", 262144, 1,
+                        64 * 1048576, &o->max_text_bytes_per_report, err,
+                        len) ||
+        gom_config_int (cfg, "max_reports_per_minute", 600, 0, 1000000,
+                        &o->max_reports_per_minute, err, len) ||
+        gom_config_int (cfg, "max_connections", 2000, 0, 1000000,
+                        &o->max_connections, err, len))
         return -1;
     return 0;
 }
@@ -594,7 +750,10 @@ hub_server_run (gom_config_t *cfg)
                zcert_public_txt (cert));
     zcert_destroy (&cert);
 
-    //  Open connections, for the dashboard.
+    self->buckets = zhashx_new ();
+    zhashx_set_destructor (self->buckets, s_bucket_free);
+    self->buckets_swept_ms = gom_mono_ms ();
+    //  Open connections, for the dashboard and max_connections.
     self->peers = zhashx_new ();
     if (zmq_socket_monitor (raw, "inproc://gom-router-monitor",
                             ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) == 0) {
@@ -603,6 +762,9 @@ hub_server_run (gom_config_t *cfg)
         if (zsock_connect (self->monitor, "inproc://gom-router-monitor") != 0)
             zsock_destroy (&self->monitor);
     }
+    if (!self->monitor && self->opt.max_connections)
+        zsys_warning ("router: no connection monitor: max_connections is "
+                      "not enforced");
     //  The dashboard: its own threads, started with signals blocked.
     self->http =
         hub_http_start (cfg, self->db_path, self->keys_path, err, sizeof err);
@@ -699,6 +861,7 @@ done:
         zsock_destroy (&self->monitor);
     }
     zhashx_destroy (&self->peers);
+    zhashx_destroy (&self->buckets);
     zsock_destroy (&self->router);
     zsock_destroy (&self->zap);
     hub_store_destroy (&self->store);

@@ -584,9 +584,12 @@ hub_store_report (hub_store_t *self, const char *key, const Gom__Report *r,
     sqlite3_bind_blob (st, 1, r->report_id.data, (int)r->report_id.len,
                        SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 2, key, -1, SQLITE_TRANSIENT);
-    gom_db_bind_str (st, 3, r->unit);
-    gom_db_bind_str (st, 4, r->form);
-    gom_db_bind_str (st, 5, r->period);
+    //  A field that is not a code (the reason this report is refused,
+    //  maybe) is the peer's raw bytes, perhaps not UTF-8: kept as NULL, so
+    //  that no reader or JSON answer ever meets it.
+    gom_db_bind_str (st, 3, gom_code_valid (r->unit) ? r->unit : NULL);
+    gom_db_bind_str (st, 4, gom_code_valid (r->form) ? r->form : NULL);
+    gom_db_bind_str (st, 5, gom_code_valid (r->period) ? r->period : NULL);
     sqlite3_bind_int64 (st, 6, r->revision);
     sqlite3_bind_text (st, 7, res->code, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text (st, 8, res->reason, -1, SQLITE_TRANSIENT);
@@ -608,7 +611,15 @@ hub_store_hello (hub_store_t *self, const char *key, const Gom__Hello *h,
                   "peer=? WHERE key=?");
     if (st) {
         sqlite3_bind_int64 (st, 1, now_ms);
-        gom_db_bind_str (st, 2, h->agent_version);
+        //  The peer's own words: kept only if they are short UTF-8, so
+        //  that `gom-hub agents --json` and the dashboard can show them
+        //  (jansson refuses invalid UTF-8, and the agent's row vanished).
+        const char *version = h->agent_version;
+        gom_db_bind_str (st, 2,
+                         version && strlen (version) <= 64 &&
+                                 gom_utf8_valid (version, strlen (version))
+                             ? version
+                             : NULL);
         sqlite3_bind_int64 (st, 3, h->queue_depth);
         sqlite3_bind_int64 (st, 4, (int64_t)h->oldest_queued_age_s);
         if (h->agent_time_ms)
