@@ -237,12 +237,31 @@ test_csv (void)
     gom_report_free (&r);
 }
 
+static void
+test_iso_time (void)
+{
+    //  Expected values from Python's datetime.
+    struct {
+        int64_t ms;
+        const char *text;
+    } cases [] = { { 0, "1970-01-01T00:00:00.000Z" },
+                   { 1795975131106, "2026-11-29T17:58:51.106Z" },
+                   { -1, "1969-12-31T23:59:59.999Z" },
+                   { 253402300799999, "9999-12-31T23:59:59.999Z" } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        char buf [32];
+        gom_iso_time (cases [i].ms, buf, sizeof buf);
+        CHECK (strcmp (buf, cases [i].text) == 0);
+    }
+}
+
 int
 main (void)
 {
     if (!mkdtemp (s_dir))
         return 2;
     test_util ();
+    test_iso_time ();
     test_wire ();
     test_report_json ();
     test_csv ();
