@@ -7,7 +7,6 @@
 #include "gom_util.h"
 
 #include <czmq.h>
-#include <dirent.h>
 #include <strings.h>
 #include <sys/statvfs.h>
 
@@ -130,37 +129,6 @@ s_unit_allowed (char **units, const char *unit)
     return false;
 }
 
-//  The codes of the forms cached in dir (CODE.vN.json, as the hub sent
-//  them), into list ("A, B"); how many files; *has: one of them is code.
-static size_t
-s_cached_forms (const char *dir, const char *code, bool *has, char *list,
-                size_t listlen)
-{
-    size_t count = 0;
-    *has = false;
-    list [0] = 0;
-    DIR *d = dir ? opendir (dir) : NULL;
-    struct dirent *e;
-    while (d && (e = readdir (d))) {
-        size_t n = strlen (e->d_name);
-        const char *v = n > 5 ? strstr (e->d_name, ".v") : NULL;
-        if (!v || strcmp (e->d_name + n - 5, ".json") != 0)
-            continue;
-        while (strstr (v + 2, ".v"))
-            v = strstr (v + 2, ".v");
-        int len = (int)(v - e->d_name);
-        count++;
-        if ((size_t)len == strlen (code) && !strncmp (e->d_name, code, len))
-            *has = true;
-        if (strlen (list) + len + 3 < listlen)
-            snprintf (list + strlen (list), listlen - strlen (list), "%s%.*s",
-                      *list ? ", " : "", len, e->d_name);
-    }
-    if (d)
-        closedir (d);
-    return count;
-}
-
 outbox_take_t
 agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
                         int64_t max_bytes, const char *forms_dir, bool revise,
@@ -201,15 +169,22 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
         //  The hub sends every form of its pack when the agent connects: a
         //  form none of them is (a mistyped code) is refused here, before
         //  anything is queued. With no form received yet, the hub checks.
+        char **codes = gom_form_cached_codes (forms_dir);
         bool has = false;
-        char list [300];
-        if (s_cached_forms (forms_dir, r->form, &has, list, sizeof list) &&
-            !has) {
+        char list [300] = "";
+        for (char **c = codes; *c; c++) {
+            has = has || strcmp (*c, r->form) == 0;
+            if (strlen (list) + strlen (*c) + 3 < sizeof list)
+                snprintf (list + strlen (list), sizeof list - strlen (list),
+                          "%s%s", c == codes ? "" : ", ", *c);
+        }
+        bool refuse = codes [0] && !has;
+        gom_strv_free (&codes);
+        if (refuse) {
             snprintf (line, linelen,
                       "form %s is not one of the forms the hub has sent "
                       "this agent (%s): check the form code%s",
-                      r->form, list,
-                      csv ? " on the #gom line (line 1)" : "");
+                      r->form, list, csv ? " on the #gom line (line 1)" : "");
             goto done;
         }
     }

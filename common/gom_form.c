@@ -4,6 +4,7 @@
 #include "gom_form.h"
 #include "gom_util.h"
 
+#include <ctype.h>
 #include <czmq.h>
 #include <jansson.h>
 #include <dirent.h>
@@ -653,6 +654,52 @@ gom_form_parse (const char *text, size_t len, const char *name, char *err,
     return s_build (root, name, err, errlen);
 }
 
+//  A cached form's file name, CODE.vN.json: the length of CODE and N, or
+//  0 if name is not one.
+static size_t
+s_cache_name (const char *name, unsigned *version)
+{
+    size_t n = strlen (name);
+    if (n < 8 || strcmp (name + n - 5, ".json") != 0)
+        return 0;
+    size_t digits = n - 5;
+    while (digits > 0 && isdigit ((unsigned char)name [digits - 1]))
+        digits--;
+    if (digits == n - 5 || digits < 3 || name [digits - 1] != 'v' ||
+        name [digits - 2] != '.')
+        return 0;
+    *version = (unsigned)strtoul (name + digits, NULL, 10);
+    return digits - 2;
+}
+
+char **
+gom_form_cached_codes (const char *dir)
+{
+    zlistx_t *codes = zlistx_new ();
+    zlistx_set_destructor (codes, (zlistx_destructor_fn *)zstr_free);
+    zlistx_set_comparator (codes, (zlistx_comparator_fn *)strcmp);
+    DIR *d = dir ? opendir (dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir (d))) {
+        unsigned v;
+        size_t len = s_cache_name (e->d_name, &v);
+        char *code = len ? strndup (e->d_name, len) : NULL;
+        if (code && !zlistx_find (codes, code))
+            zlistx_add_end (codes, code);
+        else
+            free (code);
+    }
+    if (d)
+        closedir (d);
+    zlistx_sort (codes);
+    char **out = calloc (zlistx_size (codes) + 1, sizeof (char *));
+    size_t i = 0;
+    for (char *c = zlistx_first (codes); c; c = zlistx_next (codes))
+        out [i++] = strdup (c);
+    zlistx_destroy (&codes);
+    return out;
+}
+
 gom_form_t *
 gom_form_find (const char *dir, const char *code, uint32_t version, char *err,
                size_t errlen)
@@ -664,10 +711,8 @@ gom_form_find (const char *dir, const char *code, uint32_t version, char *err,
         size_t prefix = strlen (code);
         while (d && (e = readdir (d))) {
             unsigned v;
-            char tail [8];
-            if (strncmp (e->d_name, code, prefix) == 0 &&
-                sscanf (e->d_name + prefix, ".v%u%7s", &v, tail) == 2 &&
-                strcmp (tail, ".json") == 0 && v > version)
+            if (s_cache_name (e->d_name, &v) == prefix &&
+                strncmp (e->d_name, code, prefix) == 0 && v > version)
                 version = v;
         }
         if (d)

@@ -30,6 +30,9 @@ gom_form_t *gom_form_parse (const char *text, size_t len, const char *name,
 //  version (0: the highest there). NULL if none (err says why).
 gom_form_t *gom_form_find (const char *dir, const char *code, uint32_t version,
                            char *err, size_t errlen);
+//  The codes of the forms cached in such a folder, each once, sorted
+//  (NULL-terminated; free with gom_strv_free). An empty list if none.
+char **gom_form_cached_codes (const char *dir);
 void gom_form_destroy (gom_form_t **self_p);
 
 const char *gom_form_code (gom_form_t *self);

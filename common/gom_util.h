@@ -18,6 +18,8 @@ int64_t gom_now_ms (void);
 
 //  Monotonic clock, milliseconds; for timeouts only.
 int64_t gom_mono_ms (void);
+//  The same in microseconds.
+int64_t gom_mono_us (void);
 
 //  Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) into buf (at least 32 bytes).
 void gom_iso_time (int64_t ms, char *buf, size_t size);

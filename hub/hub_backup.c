@@ -48,6 +48,21 @@ s_suffixed (const char *path, const char *suffix)
     return out;
 }
 
+//  A database file and the files sqlite keeps beside it.
+static const char *s_sides [] = { "", "-wal", "-shm", "-journal" };
+#define N_SIDES (sizeof s_sides / sizeof s_sides [0])
+
+//  Removes path and the files beside it, if there.
+static void
+s_remove (const char *path)
+{
+    for (size_t i = 0; i < N_SIDES; i++) {
+        char *side = s_suffixed (path, s_sides [i]);
+        unlink (side);
+        free (side);
+    }
+}
+
 //  fsync of a file or folder by name; 0 or -1 (errno).
 static int
 s_fsync_path (const char *path, bool dir)
@@ -197,16 +212,7 @@ done:
         ok = false;
     }
     if (!ok) {
-        unlink (tmp);
-        char *side = s_suffixed (tmp, "-journal");
-        unlink (side);
-        free (side);
-        side = s_suffixed (tmp, "-wal");
-        unlink (side);
-        free (side);
-        side = s_suffixed (tmp, "-shm");
-        unlink (side);
-        free (side);
+        s_remove (tmp);
         free (tmp);
         return NULL;
     }
@@ -375,12 +381,11 @@ static int
 s_set_aside (const char *path, const char *stamp, hub_backup_info_t *info,
              char *err, size_t errlen)
 {
-    static const char *sides [] = { "", "-wal", "-shm", "-journal" };
-    for (size_t i = 0; i < sizeof sides / sizeof sides [0]; i++) {
-        char *from = s_suffixed (path, sides [i]);
+    for (size_t i = 0; i < N_SIDES; i++) {
+        char *from = s_suffixed (path, s_sides [i]);
         char to [4096];
         snprintf (to, sizeof to, "%s.before-restore-%s%s", path, stamp,
-                  sides [i]);
+                  s_sides [i]);
         int rc = 0;
         if (access (from, F_OK) == 0) {
             rc = rename (from, to);

@@ -111,12 +111,6 @@ typedef struct {
 //  --------------------------------------------------------------------------
 //  Small helpers
 
-static int64_t
-s_mono_ms (void)
-{
-    return gom_mono_ms ();
-}
-
 static void
 s_json_free (void **item)
 {
@@ -154,32 +148,57 @@ s_store_put (hub_http_t *self, hub_store_t *store)
     hub_store_destroy (&store);
 }
 
-static enum MHD_Result
-s_send (struct MHD_Connection *conn, unsigned status, const char *type,
-        char *body, size_t len, bool must_free)
+//  A response of body (len bytes; MHD frees it, or, with a persistent
+//  body, never does) with the headers every answer carries.
+static struct MHD_Response *
+s_response (char *body, size_t len, bool persistent, const char *type,
+            const char *cache)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer (
-        len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+        len, body, persistent ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header (r, "Content-Type", type);
-    MHD_add_response_header (r, "Cache-Control", "no-store");
+    MHD_add_response_header (r, "Cache-Control", cache);
     MHD_add_response_header (r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header (r, "X-Frame-Options", "DENY");
     MHD_add_response_header (r, "Referrer-Policy", "no-referrer");
+    return r;
+}
+
+//  JSON (stolen) as a response, or NULL if it cannot be written.
+static struct MHD_Response *
+s_json_response (json_t *json)
+{
+    char *text = json_dumps (json, JSON_COMPACT);
+    json_decref (json);
+    return text ? s_response (text, strlen (text), false,
+                              "application/json; charset=utf-8", "no-store")
+                : NULL;
+}
+
+//  Queues r (NULL: fails the connection) and lets it go.
+static enum MHD_Result
+s_queue (struct MHD_Connection *conn, unsigned status, struct MHD_Response *r)
+{
+    if (!r)
+        return MHD_NO;
     enum MHD_Result rc = MHD_queue_response (conn, status, r);
     MHD_destroy_response (r);
     return rc;
+}
+
+static enum MHD_Result
+s_send (struct MHD_Connection *conn, unsigned status, const char *type,
+        char *body, size_t len)
+{
+    return s_queue (conn, status,
+                    s_response (body, len, false, type, "no-store"));
 }
 
 //  Sends json (stolen) with status.
 static enum MHD_Result
 s_json (struct MHD_Connection *conn, unsigned status, json_t *json)
 {
-    char *text = json_dumps (json, JSON_COMPACT);
-    json_decref (json);
-    if (!text)
-        return MHD_NO;
-    return s_send (conn, status, "application/json; charset=utf-8", text,
-                   strlen (text), true);
+    return s_queue (conn, status, s_json_response (json));
 }
 
 static enum MHD_Result
@@ -222,7 +241,7 @@ s_session (hub_http_t *self, struct MHD_Connection *conn, session_t *out)
     if (!token || strlen (token) != 64)
         return false;
     bool found = false;
-    int64_t now = s_mono_ms ();
+    int64_t now = gom_mono_ms ();
     pthread_mutex_lock (&self->lock);
     for (size_t i = 0; i < MAX_SESSIONS && !found; i++) {
         session_t *s = &self->sessions [i];
@@ -275,7 +294,7 @@ s_login (hub_http_t *self, struct MHD_Connection *conn, json_t *body)
     gom_hex (raw, sizeof raw, s.token);
     snprintf (s.user, sizeof s.user, "%s", user);
     snprintf (s.role, sizeof s.role, "%s", role);
-    int64_t now = s_mono_ms ();
+    int64_t now = gom_mono_ms ();
     s.expires_ms = now + self->session_ms;
     pthread_mutex_lock (&self->lock);
     //  A free or expired slot, else the one that expires first.
@@ -292,18 +311,11 @@ s_login (hub_http_t *self, struct MHD_Connection *conn, json_t *body)
     self->sessions [pick] = s;
     pthread_mutex_unlock (&self->lock);
     zsys_info ("http: %s logged in (%s)", s.user, s.role);
-    json_t *who = json_pack ("{s:s, s:s}", "user", s.user, "role", s.role);
-    char *text = json_dumps (who, JSON_COMPACT);
-    json_decref (who);
-    struct MHD_Response *r = MHD_create_response_from_buffer (
-        strlen (text), text, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header (r, "Content-Type",
-                             "application/json; charset=utf-8");
-    MHD_add_response_header (r, "Cache-Control", "no-store");
-    s_cookie (self, r, s.token, self->session_ms / 1000);
-    enum MHD_Result rc = MHD_queue_response (conn, 200, r);
-    MHD_destroy_response (r);
-    return rc;
+    struct MHD_Response *r = s_json_response (
+        json_pack ("{s:s, s:s}", "user", s.user, "role", s.role));
+    if (r)
+        s_cookie (self, r, s.token, self->session_ms / 1000);
+    return s_queue (conn, 200, r);
 }
 
 static enum MHD_Result
@@ -317,15 +329,10 @@ s_logout (hub_http_t *self, struct MHD_Connection *conn)
             strcmp (self->sessions [i].token, token) == 0)
             memset (&self->sessions [i], 0, sizeof (session_t));
     pthread_mutex_unlock (&self->lock);
-    char *text = strdup ("{}");
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer (2, text, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header (r, "Content-Type",
-                             "application/json; charset=utf-8");
-    s_cookie (self, r, "", 0);
-    enum MHD_Result rc = MHD_queue_response (conn, 200, r);
-    MHD_destroy_response (r);
-    return rc;
+    struct MHD_Response *r = s_json_response (json_object ());
+    if (r)
+        s_cookie (self, r, "", 0);
+    return s_queue (conn, 200, r);
 }
 
 //  --------------------------------------------------------------------------
@@ -450,9 +457,7 @@ s_events (hub_http_t *self, struct MHD_Connection *conn)
     MHD_add_response_header (r, "Content-Type", "text/event-stream");
     MHD_add_response_header (r, "Cache-Control", "no-store");
     MHD_add_response_header (r, "X-Accel-Buffering", "no");
-    enum MHD_Result rc = MHD_queue_response (conn, 200, r);
-    MHD_destroy_response (r);
-    return rc;
+    return s_queue (conn, 200, r);
 }
 
 //  --------------------------------------------------------------------------
@@ -590,7 +595,7 @@ s_cache_get (hub_http_t *self, const char *key, bool stable, size_t *len)
             copy = malloc (c->len + 1);
             memcpy (copy, c->body, c->len + 1);
             *len = c->len;
-            c->used_ms = s_mono_ms ();
+            c->used_ms = gom_mono_ms ();
             break;
         }
     }
@@ -621,7 +626,7 @@ s_cache_put (hub_http_t *self, const char *key, uint64_t generation,
     memcpy (c->body, body, len + 1);
     c->len = len;
     c->generation = generation;
-    c->used_ms = s_mono_ms ();
+    c->used_ms = gom_mono_ms ();
     pthread_mutex_unlock (&self->lock);
 }
 
@@ -822,7 +827,7 @@ s_rollup (hub_http_t *self, gom_form_t *form, const char *period, sqlite3 *db)
         self->rollups [pick] = hub_rollup_new (form, period, true);
         self->rollup_keys [pick] = strdup (key);
     }
-    self->rollup_used [pick] = s_mono_ms ();
+    self->rollup_used [pick] = gom_mono_ms ();
     if (hub_rollup_update (self->rollups [pick], db) != 0) {
         //  Start afresh next time: what it holds may be half-read.
         hub_rollup_destroy (&self->rollups [pick]);
@@ -845,6 +850,19 @@ s_answer (hub_http_t *self, const char *what, const char *form_code,
 {
     bool needs_form = strcmp (what, "forms") && strcmp (what, "units");
     bool needs_period = needs_form && strcmp (what, "layout");
+    *status_p = 400;
+    if (needs_form && !form_code) {
+        snprintf (err, errlen, "%s needs the parameter form", what);
+        return NULL;
+    }
+    if (needs_period && !period) {
+        snprintf (err, errlen, "%s needs the parameter period", what);
+        return NULL;
+    }
+    if (strcmp (what, "texts") == 0 && !section) {
+        snprintf (err, errlen, "texts needs the parameter section");
+        return NULL;
+    }
     char *key =
         zsys_sprintf ("%s|%s|%s|%s|%s|%s", what, form_code ? form_code : "",
                       period ? period : "", root ? root : "",
@@ -941,27 +959,16 @@ s_answer (hub_http_t *self, const char *what, const char *form_code,
 static enum MHD_Result
 s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
 {
-    const char *form_code = s_arg (conn, "form");
-    const char *period = s_arg (conn, "period");
-    const char *section = s_arg (conn, "section");
-    bool needs_form = strcmp (what, "forms") && strcmp (what, "units");
-    bool needs_period = needs_form && strcmp (what, "layout");
-    if (needs_form && !form_code)
-        return s_error (conn, 400, "%s needs the parameter form", what);
-    if (needs_period && !period)
-        return s_error (conn, 400, "%s needs the parameter period", what);
-    if (strcmp (what, "texts") == 0 && !section)
-        return s_error (conn, 400, "texts needs the parameter section");
     char err [600] = "";
     unsigned status = 200;
     size_t len = 0;
     char *body =
-        s_answer (self, what, form_code, period, s_arg (conn, "root"), section,
+        s_answer (self, what, s_arg (conn, "form"), s_arg (conn, "period"),
+                  s_arg (conn, "root"), s_arg (conn, "section"),
                   s_arg (conn, "version"), &len, &status, err, sizeof err);
     if (!body)
         return s_error (conn, status, "%s", err);
-    return s_send (conn, 200, "application/json; charset=utf-8", body, len,
-                   true);
+    return s_send (conn, 200, "application/json; charset=utf-8", body, len);
 }
 
 //  Makes, in its own thread at start, the answers the first operator will
@@ -1086,13 +1093,12 @@ s_export (hub_http_t *self, struct MHD_Connection *conn, bool xlsx)
             snprintf (err, sizeof err, "export failed");
         return s_error (conn, status == 400 && form ? 500 : status, "%s", err);
     }
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer (len, data, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header (
-        r, "Content-Type",
+    struct MHD_Response *r = s_response (
+        data, len, false,
         xlsx ? "application/"
                "vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-             : "text/csv; charset=utf-8");
+             : "text/csv; charset=utf-8",
+        "no-store");
     char disp [256];
     snprintf (disp, sizeof disp, "attachment; filename=\"%s-%s%s%s.%s\"",
               form_code, period, root ? "-" : "", root ? root : "",
@@ -1102,10 +1108,7 @@ s_export (hub_http_t *self, struct MHD_Connection *conn, bool xlsx)
         if (*p == '\r' || *p == '\n')
             *p = ' ';
     MHD_add_response_header (r, "Content-Disposition", disp);
-    MHD_add_response_header (r, "Cache-Control", "no-store");
-    enum MHD_Result rc = MHD_queue_response (conn, 200, r);
-    MHD_destroy_response (r);
-    return rc;
+    return s_queue (conn, 200, r);
 }
 
 //  --------------------------------------------------------------------------
@@ -1293,26 +1296,17 @@ s_enroll (hub_http_t *self, struct MHD_Connection *conn, json_t *body,
     else if (!err [0])
         snprintf (err, sizeof err, "the hub's database is unavailable");
     s_store_put (self, store);
+    gom_strv_free (&units);
+    if (rc != 0)
+        return s_error (conn, 400, "%s", err);
     char fp [16];
     gom_key_fingerprint (key, fp, sizeof fp);
-    json_t *ju = json_array ();
-    for (size_t i = 0; i < n && units [i]; i++)
-        json_array_append_new (ju, json_string (units [i]));
-    gom_strv_free (&units);
-    if (rc != 0) {
-        json_decref (ju);
-        return s_error (conn, 400, "%s", err);
-    }
-    zsys_info ("http: %s %s agent %s%s", who->user,
-               revoke ? "revoked" : "enrolled", fp, revoke ? "" : "");
-    pthread_mutex_lock (&self->lock);
-    self->generation++;
-    pthread_mutex_unlock (&self->lock);
+    zsys_info ("http: %s %s agent %s", who->user,
+               revoke ? "revoked" : "enrolled", fp);
+    //  (No cached answer depends on enrollment: the cache stays valid.)
     json_t *out = json_pack ("{s:s, s:s}", "key", key, "fingerprint", fp);
-    if (!revoke)
-        json_object_set_new (out, "units", ju);
-    else
-        json_decref (ju);
+    if (!revoke)  //  every one checked above: the units as given
+        json_object_set (out, "units", junits);
     return s_json (conn, 200, out);
 }
 
@@ -1396,7 +1390,7 @@ s_metrics (hub_http_t *self, struct MHD_Connection *conn)
              enrolled, depth, oldest);
     fclose (f);
     return s_send (conn, 200, "text/plain; version=0.0.4; charset=utf-8", buf,
-                   len, true);
+                   len);
 }
 
 //  --------------------------------------------------------------------------
@@ -1409,19 +1403,13 @@ s_asset (struct MHD_Connection *conn, const char *url)
         url = "/index.html";
     for (const gom_web_asset_t *a = gom_web_assets; a->path; a++)
         if (strcmp (a->path, url) == 0) {
-            struct MHD_Response *r = MHD_create_response_from_buffer (
-                a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
-            MHD_add_response_header (r, "Content-Type", a->type);
-            MHD_add_response_header (r, "Cache-Control", "no-cache");
-            MHD_add_response_header (r, "X-Content-Type-Options", "nosniff");
-            MHD_add_response_header (r, "X-Frame-Options", "DENY");
+            struct MHD_Response *r =
+                s_response ((char *)a->data, a->len, true, a->type, "no-cache");
             MHD_add_response_header (
                 r, "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; "
                 "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'");
-            enum MHD_Result rc = MHD_queue_response (conn, 200, r);
-            MHD_destroy_response (r);
-            return rc;
+            return s_queue (conn, 200, r);
         }
     return s_error (conn, 404, "no such page: %s", url);
 }

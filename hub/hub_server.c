@@ -92,14 +92,6 @@ typedef struct {
     int64_t last_log_ms;
 } hub_t;
 
-static int64_t
-s_mono_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 s_fingerprint (const char *key, char *fp)
 {
@@ -264,7 +256,7 @@ s_take_token (hub_t *self, const char *key, int64_t *wait_ms)
 }
 
 //  The hub's limits on one report, before any database work: its key's
-//  rate, its cells, its text bytes. Answers the item if one is passed.
+//  rate, its cells, its text bytes. Past one, answers the item (a NACK).
 static void
 s_limit_report (hub_t *self, hub_item_t *it, const Gom__Report *r,
                 const char *fp)
@@ -385,7 +377,7 @@ s_store_batch (hub_t *self)
             any = true;
     if (!any)
         return;
-    int64_t started = s_mono_us ();
+    int64_t started = gom_mono_us ();
     bool ok = hub_store_begin (self->store) == 0;
     for (size_t i = 0; ok && i < self->n_items; i++) {
         hub_item_t *it = &self->items [i];
@@ -408,7 +400,7 @@ s_store_batch (hub_t *self)
     if (ok && hub_store_commit (self->store) != 0)
         ok = false;
     if (ok)
-        hub_http_commit (self->http, s_mono_us () - started);
+        hub_http_commit (self->http, gom_mono_us () - started);
     if (!ok) {
         //  Nothing of this batch may be acknowledged. Reopen the store: after
         //  an I/O error the connection can be left in an error state.
@@ -581,9 +573,8 @@ s_reply_all (hub_t *self)
 {
     for (size_t i = 0; i < self->n_items; i++) {
         hub_item_t *it = &self->items [i];
-        if (it->msg && it->reply)
-            s_tell_dashboard (self, it);
         if (it->msg && it->reply) {
+            s_tell_dashboard (self, it);
             size_t len = 0;
             uint8_t *buf = gom_wire_encode (&it->out, &len);
             zmsg_t *out = zmsg_new ();

@@ -591,19 +591,28 @@ s_valid (gom_form_t *form, gom_units_t *units, const char *period,
     return true;
 }
 
+//  A rollup read from nothing, for one answer; NULL with err.
+static hub_rollup_t *
+s_read_once (sqlite3 *db, gom_form_t *form, const char *period,
+             bool with_values, char *err, size_t errlen)
+{
+    hub_rollup_t *rollup = hub_rollup_new (form, period, with_values);
+    if (hub_rollup_update (rollup, db) != 0) {
+        snprintf (err, errlen, "cannot read the reports: %s",
+                  sqlite3_errmsg (db));
+        hub_rollup_destroy (&rollup);
+    }
+    return rollup;
+}
+
 json_t *
 hub_totals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
                  const char *period, const char *root, char *err, size_t errlen)
 {
     if (!s_valid (form, units, period, root, err, errlen))
         return NULL;
-    hub_rollup_t *rollup = hub_rollup_new (form, period, true);
-    json_t *out = NULL;
-    if (hub_rollup_update (rollup, db) == 0)
-        out = hub_rollup_totals (rollup, units, root);
-    else
-        snprintf (err, errlen, "cannot read the reports: %s",
-                  sqlite3_errmsg (db));
+    hub_rollup_t *rollup = s_read_once (db, form, period, true, err, errlen);
+    json_t *out = rollup ? hub_rollup_totals (rollup, units, root) : NULL;
     hub_rollup_destroy (&rollup);
     return out;
 }
@@ -619,13 +628,9 @@ hub_arrivals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
         snprintf (err, errlen, "arrivals need a unit tree (units.csv)");
         return NULL;
     }
-    hub_rollup_t *rollup = hub_rollup_new (form, period, false);
-    json_t *out = NULL;
-    if (hub_rollup_update (rollup, db) == 0)
-        out = hub_rollup_arrivals (rollup, units, root, true);
-    else
-        snprintf (err, errlen, "cannot read the reports: %s",
-                  sqlite3_errmsg (db));
+    hub_rollup_t *rollup = s_read_once (db, form, period, false, err, errlen);
+    json_t *out =
+        rollup ? hub_rollup_arrivals (rollup, units, root, true) : NULL;
     hub_rollup_destroy (&rollup);
     return out;
 }

@@ -30,6 +30,15 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
+# The seed documents' forms, and the small Hà Tĩnh tree the tests share
+# (one district, three communes).
+SEED_FORMS = sorted(
+    os.path.join(ROOT, 'deploy', 'forms', f)
+    for f in os.listdir(os.path.join(ROOT, 'deploy', 'forms'))
+    if f.endswith('.json'))
+with open(os.path.join(ROOT, 'deploy', 'units-ha-tinh-sample.csv'),
+          encoding='utf-8') as _f:
+    SAMPLE_TREE = _f.read()
 HUB_BIN = os.environ.get('GOM_HUB',
                          os.path.join(ROOT, 'build', 'hub', 'gom-hub'))
 AGENT_BIN = os.environ.get('GOM_AGENT',
@@ -460,6 +469,18 @@ class Hub(_Daemon):
         self.http_port = None
         return self.key
 
+    def install_pack(self, forms=SEED_FORMS, tree=SAMPLE_TREE):
+        """Copies form files into the hub's form pack and writes tree (CSV
+        text; None: no tree) as its units.csv. Takes effect at start."""
+        pack = os.path.join(self.dir, 'forms')
+        os.makedirs(pack, exist_ok=True)
+        for f in forms:
+            shutil.copy(f, pack)
+        if tree is not None:
+            with open(os.path.join(self.dir, 'units.csv'), 'w',
+                      encoding='utf-8') as f:
+                f.write(tree)
+
     def enable_http(self, port):
         """Serves the dashboard on 127.0.0.1:port (next start)."""
         self.set('http_port', str(port))
@@ -471,7 +492,7 @@ class Hub(_Daemon):
         cp = subprocess.run(
             [HUB_BIN, 'user', 'add', '--config', self.cfg, '--name', name,
              '--role', role], input=password + '\n', capture_output=True,
-            text=True, timeout=CLI_TIMEOUT)
+            encoding='utf-8', timeout=CLI_TIMEOUT)
         assert cp.returncode == 0, 'gom-hub user add %s failed: %s' % (
             name, cp.stderr)
         return cp

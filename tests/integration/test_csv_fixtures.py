@@ -46,17 +46,8 @@ class CsvFixtures(gomtest.GomTestCase):
             self.assertIn(name, expected, 'fixture missing from expected')
 
         hub = self.new_hub()
-        forms = os.path.join(hub.dir, 'forms')
-        os.makedirs(forms, exist_ok=True)
-        src = os.path.join(gomtest.ROOT, 'deploy', 'forms')
-        n_forms = 0
-        for name in os.listdir(src):
-            if name.endswith('.json'):
-                shutil.copy(os.path.join(src, name), forms)
-                n_forms += 1
-        with open(os.path.join(hub.dir, 'units.csv'), 'w',
-                  encoding='utf-8') as f:
-            f.write(TREE)
+        hub.install_pack(tree=TREE)
+        n_forms = len(gomtest.SEED_FORMS)
         hub.start()
         hub.wait_listening()
         a = self.new_agent(hub, UNITS, name='a')

@@ -13,7 +13,6 @@ import http.client
 import json
 import os
 import queue
-import shutil
 import subprocess
 import threading
 import time
@@ -111,13 +110,7 @@ class DashboardApi(gomtest.GomTestCase):
     def setUp(self):
         super().setUp()
         hub = self.hub = self.new_hub()
-        for f in os.listdir(os.path.join(gomtest.ROOT, 'deploy', 'forms')):
-            if f.endswith('.json'):
-                shutil.copy(os.path.join(gomtest.ROOT, 'deploy', 'forms', f),
-                            os.path.join(hub.dir, 'forms'))
-        shutil.copy(os.path.join(gomtest.ROOT, 'deploy',
-                                 'units-ha-tinh-sample.csv'),
-                    os.path.join(hub.dir, 'units.csv'))
+        hub.install_pack()
         self.port = gomtest.free_port()
         hub.enable_http(self.port)
         hub.add_user('admin', 'admin', 'admin-password-1')

@@ -70,15 +70,6 @@ class DashboardE2E(gomtest.GomTestCase):
                       % ', '.join(missing))
         self.node = node
 
-    def add_user(self, hub, name, role, password):
-        cp = subprocess.run(
-            [gomtest.HUB_BIN, 'user', 'add', '--config', hub.cfg,
-             '--name', name, '--role', role],
-            input=password + '\n', stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, encoding='utf-8', timeout=60)
-        self.assertEqual(cp.returncode, 0, 'gom-hub user add %s failed: %s%s'
-                         % (name, cp.stdout, cp.stderr))
-
     def test_dashboard_in_browser(self):
         # This half-year: its reports are listed in the period selector,
         # and whether a report sealed now is on time follows its deadline.
@@ -86,18 +77,12 @@ class DashboardE2E(gomtest.GomTestCase):
         period = '%d-H%d' % (today.year, 1 if today.month <= 6 else 2)
 
         hub = self.new_hub()
-        for f in os.listdir(os.path.join(gomtest.ROOT, 'deploy', 'forms')):
-            if f.endswith('.json'):
-                shutil.copy(os.path.join(gomtest.ROOT, 'deploy', 'forms', f),
-                            os.path.join(hub.dir, 'forms'))
-        shutil.copy(os.path.join(gomtest.ROOT, 'deploy',
-                                 'units-ha-tinh-sample.csv'),
-                    os.path.join(hub.dir, 'units.csv'))
+        hub.install_pack()
         http_port = gomtest.free_port()
         hub.set('http_port', http_port)
         hub.set('http_address', '127.0.0.1')
-        self.add_user(hub, 'admin', 'admin', 'quản-trị pass 1')
-        self.add_user(hub, 'reader', 'read', 'reader-pass-2')
+        hub.add_user('admin', 'admin', 'quản-trị pass 1')
+        hub.add_user('reader', 'read', 'reader-pass-2')
         hub.start()
         hub.wait_listening()
         url = 'http://127.0.0.1:%d' % http_port

@@ -13,7 +13,6 @@
 import glob
 import json
 import os
-import shutil
 import subprocess
 import zipfile
 
@@ -22,12 +21,6 @@ import gomtest
 FORMS = sorted(glob.glob(os.path.join(gomtest.ROOT, 'deploy', 'forms',
                                       '*.json')))
 SAMPLES = os.path.join(gomtest.ROOT, 'deploy', 'samples')
-TREE = ('code,name,parent,level,active_from,inactive_from\n'
-        '42,Tỉnh Hà Tĩnh,,province,,\n'
-        '436,Thành phố Hà Tĩnh,42,district,,\n'
-        '18073,Phường Bắc Hà,436,commune,,\n'
-        '18076,Phường Nam Hà,436,commune,,\n'
-        '18079,Phường Trần Phú,436,commune,,\n')
 
 
 class FormsMixin(object):
@@ -35,12 +28,7 @@ class FormsMixin(object):
 
     def hub_with_pack(self):
         hub = self.new_hub()
-        forms = os.path.join(hub.dir, 'forms')
-        os.makedirs(forms, exist_ok=True)
-        for f in FORMS:
-            shutil.copy(f, forms)
-        with open(os.path.join(hub.dir, 'units.csv'), 'w') as f:
-            f.write(TREE)
+        hub.install_pack(FORMS)
         return hub
 
     def sample(self, base, **changes):

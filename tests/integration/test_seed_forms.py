@@ -31,11 +31,9 @@ import copy
 import csv
 import datetime
 import fractions
-import io
 import json
 import os
 import random
-import shutil
 import subprocess
 import time
 
@@ -55,12 +53,7 @@ PERIODS = {
     'TH-SLDTBXH-BDG-2020': '2020',
 }
 
-TREE = ('code,name,parent,level,active_from,inactive_from\n'
-        '42,Tỉnh Hà Tĩnh,,province,,\n'
-        '436,Thành phố Hà Tĩnh,42,district,,\n'
-        '18073,Phường Bắc Hà,436,commune,,\n'
-        '18076,Phường Nam Hà,436,commune,,\n'
-        '18079,Phường Trần Phú,436,commune,,\n')
+TREE = gomtest.SAMPLE_TREE
 COMMUNES = ['18073', '18076', '18079']
 
 
@@ -263,17 +256,13 @@ class SeedFormsBase(gomtest.GomTestCase):
 
     def hub_with_pack(self, tree=TREE, extra_forms=()):
         hub = self.new_hub()
+        hub.install_pack([os.path.join(FORMS_DIR, code + '.json')
+                          for code in PERIODS], tree)
         forms = os.path.join(hub.dir, 'forms')
-        os.makedirs(forms, exist_ok=True)
-        for code in PERIODS:
-            shutil.copy(os.path.join(FORMS_DIR, code + '.json'), forms)
         for doc in extra_forms:
             with open(os.path.join(forms, doc['form'] + '.json'), 'w',
                       encoding='utf-8') as f:
                 json.dump(doc, f, ensure_ascii=False)
-        with open(os.path.join(hub.dir, 'units.csv'), 'w',
-                  encoding='utf-8') as f:
-            f.write(tree)
         hub.start()
         hub.wait_listening()
         return hub

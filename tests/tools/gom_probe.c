@@ -33,24 +33,6 @@
 #include <czmq.h>
 #include <getopt.h>
 
-static uint8_t *
-s_report (const char *unit, size_t *len)
-{
-    Gom__Report r = GOM__REPORT__INIT;
-    uint8_t id [GOM_ID_BYTES];
-    gom_random (id, sizeof id);
-    r.report_id.data = id;
-    r.report_id.len = sizeof id;
-    r.unit = (char *)unit;
-    r.form = "F1";
-    r.period = "2026-H1";
-    r.revision = 1;
-    Gom__Envelope env = GOM__ENVELOPE__INIT;
-    env.body_case = GOM__ENVELOPE__BODY_REPORT;
-    env.report = &r;
-    return gom_wire_encode (&env, len);
-}
-
 //  A report built by hand, not checked: n_cells cells (value `value` for
 //  the first), one text when text is given.
 static uint8_t *
@@ -169,7 +151,7 @@ main (int argc, char **argv)
     else if (streq (mode, "empty"))
         buf = malloc (1);
     else if (streq (mode, "multi")) {
-        buf = s_report (opt.units [0], &len);
+        buf = s_report_with (opt.units [0], 1, 0, 0, NULL, &len);
         zmsg_addmem (msg, buf, len);
     }
     else if (streq (mode, "version")) {
@@ -181,11 +163,11 @@ main (int argc, char **argv)
         buf [1] = 9;  //  the version varint follows tag 0x08
     }
     else if (streq (mode, "truncated")) {
-        buf = s_report (opt.units [0], &len);
+        buf = s_report_with (opt.units [0], 1, 0, 0, NULL, &len);
         len = len / 2;
     }
     else if (streq (mode, "badreport"))
-        buf = s_report ("not a unit", &len);
+        buf = s_report_with ("not a unit", 1, 0, 0, NULL, &len);
     else if (streq (mode, "report")) {
         if (!report_path) {
             fprintf (stderr, "gom-probe: --mode report needs --report FILE\n");

@@ -7,6 +7,7 @@
 #include "gom_util.h"
 
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char s_dir [] = "/tmp/gom-test-form-XXXXXX";
@@ -186,6 +187,28 @@ test_broken (void)
     }
 }
 
+//  The agent's cache of forms: CODE.vN.json, codes listed once.
+static void
+test_cached_codes (void)
+{
+    char dir [300];
+    snprintf (dir, sizeof dir, "%s/cache", s_dir);
+    CHECK (mkdir (dir, 0700) == 0);
+    const char *names [] = { "cache/A.v1.json",    "cache/A.v2.json",
+                             "cache/B-2.v10.json", "cache/junk.json",
+                             "cache/C.vx.json",    "cache/D.v3.json.tmp" };
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
+        s_file (names [i], "{}");
+    char **codes = gom_form_cached_codes (dir);
+    CHECK (codes [0] && strcmp (codes [0], "A") == 0);
+    CHECK (codes [0] && codes [1] && strcmp (codes [1], "B-2") == 0);
+    CHECK (codes [0] && codes [1] && !codes [2]);
+    gom_strv_free (&codes);
+    codes = gom_form_cached_codes ("/nonexistent-gom-folder");
+    CHECK (codes && !codes [0]);
+    gom_strv_free (&codes);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -193,6 +216,7 @@ main (int argc, char **argv)
         return 2;
     test_good ();
     test_broken ();
+    test_cached_codes ();
     //  The shipped form pack: every file must load.
     for (int i = 1; i < argc; i++) {
         char err [600];
