@@ -23,6 +23,10 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 //  The page's files, made from hub/web/ at build time (web_assets.c).
 typedef struct {
@@ -49,10 +53,17 @@ typedef struct {
     int64_t expires_ms;
 } session_t;
 
+//  An answer, shared by the cache and the ask channel's messages on
+//  their way out (libzmq lets it go from its own thread).
+typedef struct {
+    atomic_int refs;
+    size_t len;
+    char *data;  //  NUL-terminated
+} blob_t;
+
 typedef struct {
     char *key;
-    char *body;
-    size_t len;
+    blob_t *blob;
     uint64_t generation;
     int64_t used_ms;
 } cache_t;
@@ -100,6 +111,10 @@ struct _hub_http_t {
     //  Idle store connections for request threads
     hub_store_t *pool [8];
     size_t n_pool;
+    //  The ask channel: the command line's questions (s_ask_actor)
+    zactor_t *ask;
+    char *ask_path;
+    int64_t asks;  //  answers given (for /metrics)
 };
 
 typedef struct {
@@ -581,31 +596,73 @@ hub_http_connections (hub_http_t *self, int64_t connected)
 //  --------------------------------------------------------------------------
 //  Cache of answers that depend only on the stored reports and the catalog
 
-//  A stable answer (the catalog's alone: units, layout) stays valid for
-//  the whole run; the others while nothing was stored.
-static char *
-s_cache_get (hub_http_t *self, const char *key, bool stable, size_t *len)
+//  A new answer of data (taken: malloc'd, NUL-terminated), one reference.
+static blob_t *
+s_blob_new (char *data, size_t len)
 {
-    char *copy = NULL;
+    blob_t *b = malloc (sizeof *b);
+    assert (b);
+    atomic_init (&b->refs, 1);
+    b->len = len;
+    b->data = data;
+    return b;
+}
+
+static blob_t *
+s_blob_ref (blob_t *b)
+{
+    atomic_fetch_add (&b->refs, 1);
+    return b;
+}
+
+static void
+s_blob_unref (blob_t *b)
+{
+    if (b && atomic_fetch_sub (&b->refs, 1) == 1) {
+        free (b->data);
+        free (b);
+    }
+}
+
+//  The cached answer to key, a reference to it, or NULL. A stable answer
+//  (the catalog's alone: units, layout) stays valid for the whole run; the
+//  others while nothing was stored.
+static blob_t *
+s_cache_ref (hub_http_t *self, const char *key, bool stable)
+{
+    blob_t *found = NULL;
     pthread_mutex_lock (&self->lock);
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         cache_t *c = &self->cache [i];
         if (c->key && strcmp (c->key, key) == 0 &&
             (stable || c->generation == self->generation)) {
-            copy = malloc (c->len + 1);
-            memcpy (copy, c->body, c->len + 1);
-            *len = c->len;
+            found = s_blob_ref (c->blob);
             c->used_ms = gom_mono_ms ();
             break;
         }
     }
     pthread_mutex_unlock (&self->lock);
+    return found;
+}
+
+//  The same, as a copy of its own (MHD frees it).
+static char *
+s_cache_get (hub_http_t *self, const char *key, bool stable, size_t *len)
+{
+    blob_t *b = s_cache_ref (self, key, stable);
+    if (!b)
+        return NULL;
+    char *copy = malloc (b->len + 1);
+    memcpy (copy, b->data, b->len + 1);
+    *len = b->len;
+    s_blob_unref (b);
     return copy;
 }
 
+//  Keeps a reference to blob as the answer to key.
 static void
-s_cache_put (hub_http_t *self, const char *key, uint64_t generation,
-             const char *body, size_t len)
+s_cache_keep (hub_http_t *self, const char *key, uint64_t generation,
+              blob_t *blob)
 {
     pthread_mutex_lock (&self->lock);
     size_t pick = 0;
@@ -620,14 +677,24 @@ s_cache_put (hub_http_t *self, const char *key, uint64_t generation,
     }
     cache_t *c = &self->cache [pick];
     free (c->key);
-    free (c->body);
+    s_blob_unref (c->blob);
     c->key = strdup (key);
-    c->body = malloc (len + 1);
-    memcpy (c->body, body, len + 1);
-    c->len = len;
+    c->blob = s_blob_ref (blob);
     c->generation = generation;
     c->used_ms = gom_mono_ms ();
     pthread_mutex_unlock (&self->lock);
+}
+
+//  Keeps a copy of body as the answer to key.
+static void
+s_cache_put (hub_http_t *self, const char *key, uint64_t generation,
+             const char *body, size_t len)
+{
+    char *copy = malloc (len + 1);
+    memcpy (copy, body, len + 1);
+    blob_t *blob = s_blob_new (copy, len);
+    s_cache_keep (self, key, generation, blob);
+    s_blob_unref (blob);
 }
 
 //  --------------------------------------------------------------------------
@@ -969,6 +1036,116 @@ s_consolidated (hub_http_t *self, struct MHD_Connection *conn, const char *what)
     if (!body)
         return s_error (conn, status, "%s", err);
     return s_send (conn, 200, "application/json; charset=utf-8", body, len);
+}
+
+//  What the command `gom-hub WHAT` prints (docs/cli.md), for the ask
+//  channel: the rollups and the cache of the API's answers, the command's
+//  own checks and words (so that its output does not depend on who
+//  answered it: the test integration/test_cli_ask.py compares): a
+//  reference to it, or NULL with *status and err on a fault.
+static blob_t *
+s_cli_answer (hub_http_t *self, const char *what, const char *form_code,
+              const char *period, const char *root, const char *section,
+              const char *format, unsigned *status_p, char *err, size_t errlen)
+{
+    *status_p = 400;
+    bool totals = strcmp (what, "totals") == 0;
+    bool arrivals = strcmp (what, "arrivals") == 0;
+    bool texts = strcmp (what, "texts") == 0;
+    bool json = strcmp (format, "json") == 0;
+    bool csv = strcmp (format, "csv") == 0;
+    if (!(totals || arrivals || texts) ||
+        !(json || csv || strcmp (format, "text") == 0) || (csv && !totals)) {
+        snprintf (err, errlen, "the hub does not answer %.32s as %.16s", what,
+                  format);
+        return NULL;
+    }
+    if (!form_code || !period) {
+        snprintf (err, errlen, "%s needs --form F and --period P", what);
+        return NULL;
+    }
+    if (texts && !section) {
+        snprintf (err, errlen,
+                  "texts needs --section S (a narrative section code)");
+        return NULL;
+    }
+    if (!texts)
+        section = NULL;
+    char *key = zsys_sprintf ("cli|%s|%s|%s|%s|%s|%s", what, form_code, period,
+                              root ? root : "", section ? section : "", format);
+    blob_t *blob = s_cache_ref (self, key, false);
+    if (blob) {
+        free (key);
+        *status_p = 200;
+        return blob;
+    }
+    //  Read before the database: an answer made from it holds at least
+    //  what was committed when this generation began.
+    pthread_mutex_lock (&self->lock);
+    uint64_t generation = self->generation;
+    pthread_mutex_unlock (&self->lock);
+    hub_store_t *store = s_store_get (self);
+    if (!store) {
+        free (key);
+        *status_p = 503;
+        snprintf (err, errlen, "the hub's database is unavailable");
+        return NULL;
+    }
+    sqlite3 *db = hub_store_db (store);
+    json_t *out = NULL;
+    char *body = NULL;
+    size_t len = 0;
+    pthread_mutex_lock (&self->catalog_lock);
+    gom_units_t *units = hub_catalog_units (self->catalog);
+    gom_form_t *form = hub_catalog_form (self->catalog, form_code, 0);
+    if (!form) {
+        *status_p = 404;
+        //  The command's words (hub/main.c, s_consolidate).
+        snprintf (err, errlen, "form %s is not in the hub's form pack",
+                  form_code);
+    }
+    else if (!hub_view_valid (what, form, units, period, root, section, err,
+                              errlen))
+        ;
+    else if (texts)
+        out = hub_texts_json (db, form, units, period, section, root, err,
+                              errlen);
+    else {
+        hub_rollup_t *rollup = s_rollup (self, form, period, db);
+        if (!rollup) {
+            *status_p = 503;
+            snprintf (err, errlen, "cannot read the reports: %s",
+                      sqlite3_errmsg (db));
+        }
+        else if (arrivals)
+            body = hub_rollup_arrivals_output (rollup, units, root, json, &len);
+        else
+            out = hub_rollup_totals (rollup, units, root);
+    }
+    pthread_mutex_unlock (&self->catalog_lock);
+    s_store_put (self, store);
+    if (out) {
+        FILE *f = open_memstream (&body, &len);
+        if (json) {  //  as the command's s_print_json
+            json_dumpf (out, f, JSON_INDENT (2));
+            fputc ('\n', f);
+        }
+        else if (csv)
+            hub_export_csv (out, f);
+        else if (totals)
+            hub_totals_print (out, f);
+        else
+            hub_texts_print (out, f);
+        fclose (f);
+        json_decref (out);
+    }
+    if (body) {
+        blob = s_blob_new (body, len);
+        s_cache_keep (self, key, generation, blob);
+        *status_p = 200;
+    }
+    free (key);
+    return blob;
 }
 
 //  Makes, in its own thread at start, the answers the first operator will
@@ -1374,6 +1551,12 @@ s_metrics (hub_http_t *self, struct MHD_Connection *conn)
              "# TYPE gom_dashboard_streams gauge\n"
              "gom_dashboard_streams %" PRId64 "\n",
              self->sse_clients);
+    fprintf (f,
+             "# HELP gom_ask_answers_total Answers to the command line "
+             "over the ask channel (DIR/hub.ask).\n"
+             "# TYPE gom_ask_answers_total counter\n"
+             "gom_ask_answers_total %" PRId64 "\n",
+             self->asks);
     pthread_mutex_unlock (&self->lock);
     fprintf (f,
              "# HELP gom_agents_enrolled Enrolled, not revoked agent "
@@ -1556,6 +1739,226 @@ s_mhd_log (void *cls, const char *fmt, va_list ap)
 }
 
 //  --------------------------------------------------------------------------
+//  The ask channel (hub_http.h): the command line's questions
+
+char *
+hub_ask_path (const char *db_path)
+{
+    char *dir = strdup (db_path);
+    char *slash = strrchr (dir, '/');
+    const char *name = slash ? db_path + (slash - dir) + 1 : db_path;
+    if (slash)
+        slash [slash == dir ? 1 : 0] = 0;
+    char *real = realpath (slash ? dir : ".", NULL);
+    free (dir);
+    if (!real)
+        return NULL;
+    //  hub.db: hub.ask (two hubs' databases in one folder: two sockets).
+    size_t stem = strlen (name);
+    if (stem > 3 && strcmp (name + stem - 3, ".db") == 0)
+        stem -= 3;
+    char *path =
+        zsys_sprintf ("%s%s%.*s.ask", real, strcmp (real, "/") == 0 ? "" : "/",
+                      (int)stem, name);
+    free (real);
+    struct sockaddr_un sa;
+    if (strlen (path) >= sizeof sa.sun_path) {
+        free (path);
+        return NULL;
+    }
+    return path;
+}
+
+//  True if a process accepts connections on the socket file at path.
+static bool
+s_ask_listening (const char *path)
+{
+    struct sockaddr_un sa;
+    memset (&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool up = connect (fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close (fd);
+    return up;
+}
+
+static void
+s_blob_free (void *data, void *hint)
+{
+    (void)data;
+    s_blob_unref (hint);
+}
+
+//  One request: 6 frames in, [status, body] out.
+static void
+s_ask_handle (hub_http_t *self, zsock_t *rep)
+{
+    zmsg_t *req = zmsg_recv (rep);
+    if (!req)
+        return;
+    char *f [6] = { NULL };
+    bool whole = zmsg_size (req) == 6;
+    for (size_t i = 0; whole && i < 6; i++) {
+        zframe_t *frame = zmsg_pop (req);
+        if (zframe_size (frame) > 0)
+            f [i] = zframe_strdup (frame);
+        zframe_destroy (&frame);
+    }
+    zmsg_destroy (&req);
+    char err [600] = "";
+    unsigned status = 400;
+    blob_t *blob = NULL;
+    if (!whole || !f [0] || !f [5])
+        snprintf (err, sizeof err,
+                  "a request is 6 frames: what, form, "
+                  "period, root, section, format");
+    else
+        blob = s_cli_answer (self, f [0], f [1], f [2], f [3], f [4], f [5],
+                             &status, err, sizeof err);
+    for (size_t i = 0; i < 6; i++)
+        free (f [i]);
+    if (!blob)
+        blob = s_blob_new (strdup (err), strlen (err));
+    //  The answer as it is, not copied: libzmq lets it go when sent.
+    void *raw = zsock_resolve (rep);
+    char code [8];
+    snprintf (code, sizeof code, "%u", status);
+    zmq_msg_t msg;
+    if (zmq_send (raw, code, strlen (code), ZMQ_SNDMORE) < 0 ||
+        zmq_msg_init_data (&msg, blob->data, blob->len, s_blob_free, blob) != 0)
+        s_blob_unref (blob);
+    else if (zmq_msg_send (&msg, raw, 0) < 0)
+        zmq_msg_close (&msg);  //  the asker is gone
+    pthread_mutex_lock (&self->lock);
+    self->asks++;
+    pthread_mutex_unlock (&self->lock);
+}
+
+//  The channel's thread: binds, answers until told to stop, then takes
+//  its socket file away (if it is still the one it made).
+static void
+s_ask_actor (zsock_t *pipe, void *arg)
+{
+    hub_http_t *self = arg;
+    const char *path = self->ask_path;
+    zsock_t *rep = NULL;
+    struct stat made;
+    const char *why = NULL;
+    if (s_ask_listening (path))
+        why = "another process answers there";
+    else if (!(rep = zsock_new (ZMQ_REP)))
+        why = "no socket";
+    else {
+        zsock_set_maxmsgsize (rep, 4096);
+        zsock_set_sndtimeo (rep, 1000);
+        zsock_set_linger (rep, 0);
+        //  A file left by a hub that was killed is replaced.
+        if (zsock_bind (rep, "ipc://%s", path) == -1)
+            why = zmq_strerror (zmq_errno ());
+        else if (chmod (path, 0600) != 0 || stat (path, &made) != 0)
+            why = strerror (errno);
+    }
+    if (why) {
+        zsys_warning ("ask: cannot answer the command line on %s (%s); "
+                      "commands read hub.db themselves",
+                      path, why);
+        zsock_destroy (&rep);
+    }
+    zsock_signal (pipe, 0);
+    zpoller_t *poller = zpoller_new (pipe, rep, NULL);
+    while (poller) {
+        void *which = zpoller_wait (poller, -1);
+        if (which == rep)
+            s_ask_handle (self, rep);
+        else if (which == pipe) {
+            char *command = zstr_recv (pipe);
+            bool term = !command || strcmp (command, "$TERM") == 0;
+            zstr_free (&command);
+            if (term)
+                break;
+        }
+        else if (zpoller_terminated (poller))
+            break;
+    }
+    zpoller_destroy (&poller);
+    if (rep) {
+        zsock_destroy (&rep);
+        struct stat now;
+        if (stat (path, &now) == 0 && now.st_dev == made.st_dev &&
+            now.st_ino == made.st_ino)
+            unlink (path);
+    }
+}
+
+int
+hub_ask (const char *db_path, const char *what, const char *form,
+         const char *period, const char *root, const char *section,
+         const char *format, int timeout_ms, FILE *out, unsigned *status,
+         char *err, size_t errlen)
+{
+    char *path = hub_ask_path (db_path);
+    //  No hub, or a socket file a killed hub left: nobody to wait for.
+    if (!path || !s_ask_listening (path)) {
+        free (path);
+        return -1;
+    }
+    void *ctx = zmq_ctx_new ();
+    void *sock = ctx ? zmq_socket (ctx, ZMQ_REQ) : NULL;
+    int rc = -1;
+    if (sock) {
+        int zero = 0;
+        zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof zero);
+        char *endpoint = zsys_sprintf ("ipc://%s", path);
+        const char *frames [6] = { what, form, period, root, section, format };
+        bool sent = zmq_connect (sock, endpoint) == 0;
+        free (endpoint);
+        for (size_t i = 0; sent && i < 6; i++) {
+            const char *v = frames [i] ? frames [i] : "";
+            sent = zmq_send (sock, v, strlen (v),
+                             (i < 5 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) >= 0;
+        }
+        zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
+        int64_t until = gom_mono_ms () + timeout_ms;
+        int ready = 0;
+        while (sent && ready == 0) {
+            int64_t left = until - gom_mono_ms ();
+            if (left <= 0)
+                break;
+            ready = zmq_poll (&item, 1, (long)left);
+            if (ready < 0 && zmq_errno () == EINTR)
+                ready = 0;
+        }
+        zmq_msg_t head, body;
+        zmq_msg_init (&head);
+        zmq_msg_init (&body);
+        if (ready > 0 && zmq_msg_recv (&head, sock, 0) >= 0 &&
+            zmq_msg_more (&head) && zmq_msg_recv (&body, sock, 0) >= 0 &&
+            !zmq_msg_more (&body) && zmq_msg_size (&head) < 8) {
+            char code [8] = "";
+            memcpy (code, zmq_msg_data (&head), zmq_msg_size (&head));
+            *status = (unsigned)atoi (code);
+            size_t len = zmq_msg_size (&body);
+            if (*status == 200)
+                fwrite (zmq_msg_data (&body), 1, len, out);
+            else
+                snprintf (err, errlen, "%.*s", (int)len,
+                          (const char *)zmq_msg_data (&body));
+            rc = 0;
+        }
+        zmq_msg_close (&head);
+        zmq_msg_close (&body);
+        zmq_close (sock);
+    }
+    if (ctx)
+        zmq_ctx_term (ctx);
+    free (path);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
 
 hub_http_t *
 hub_http_start (gom_config_t *cfg, const char *db_path, const char *keys_path,
@@ -1640,6 +2043,14 @@ hub_http_start (gom_config_t *cfg, const char *db_path, const char *keys_path,
         return NULL;
     }
     self->warming = pthread_create (&self->warm, NULL, s_warm, self) == 0;
+    self->ask_path = hub_ask_path (db_path);
+    if (self->ask_path)
+        self->ask = zactor_new (s_ask_actor, self);
+    else
+        zsys_warning ("ask: no socket for the command line beside %s (the "
+                      "path is over 107 bytes); commands read hub.db "
+                      "themselves",
+                      db_path);
     zsys_info ("dashboard on http://%s%s%s:%" PRId64 "/",
                self->daemon && strchr (address, ':') ? "[" : "", address,
                strchr (address, ':') ? "]" : "", port);
@@ -1656,6 +2067,8 @@ hub_http_stop (hub_http_t **self_p)
     self->stopping = true;
     pthread_cond_broadcast (&self->changed);
     pthread_mutex_unlock (&self->lock);
+    zactor_destroy (&self->ask);
+    free (self->ask_path);
     if (self->warming)
         pthread_join (self->warm, NULL);
     if (self->daemon)
@@ -1664,7 +2077,7 @@ hub_http_stop (hub_http_t **self_p)
         free (self->ring [i]);
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         free (self->cache [i].key);
-        free (self->cache [i].body);
+        s_blob_unref (self->cache [i].blob);
     }
     for (size_t i = 0; i < self->n_pool; i++)
         hub_store_destroy (&self->pool [i]);

@@ -15,6 +15,7 @@
 #include "gom_config.h"
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct _hub_http_t hub_http_t;
 
@@ -41,5 +42,31 @@ void hub_http_hello (hub_http_t *self, const char *key);
 void hub_http_commit (hub_http_t *self, int64_t micros);
 //  The number of agents' connections whose handshake succeeded, now.
 void hub_http_connections (hub_http_t *self, int64_t connected);
+
+//  The ask channel (docs/dashboard.md): while the dashboard runs, the
+//  commands `gom-hub totals|arrivals|texts` ask the hub rather than read
+//  the province again. A ZeroMQ REP socket on ipc://DIR/hub.ask, DIR the
+//  database's folder (NAME.ask for a database NAME.db), mode 0600:
+//  whoever may ask may read hub.db anyway.
+//  A request is 6 frames, what ("totals", "arrivals" or "texts"), form,
+//  period, root, section (empty: none) and format ("json", "text", or for
+//  totals "csv"); the answer is 2 frames, the status ("200", "400", "404",
+//  "503") and the body: with 200, exactly what the command prints on
+//  standard output; else the error, in the command's words.
+
+//  The socket file's path for the database at db_path (DIR/hub.db:
+//  DIR/hub.ask, DIR made absolute): NULL if DIR is not there or the path
+//  is too long for a Unix socket (107 bytes).
+char *hub_ask_path (const char *db_path);
+
+//  Asks the hub that serves db_path. 0 with its *status: with 200 the
+//  body written to out (straight from the message: a province's arrivals
+//  are 3 MB), else the error in err. -1 if no hub answered within
+//  timeout_ms: none running (no socket file, or one a killed hub left:
+//  known at once, without waiting), or one too slow.
+int hub_ask (const char *db_path, const char *what, const char *form,
+             const char *period, const char *root, const char *section,
+             const char *format, int timeout_ms, FILE *out, unsigned *status,
+             char *err, size_t errlen);
 
 #endif

@@ -99,6 +99,15 @@ s_status (zhashx_t *map, const char *unit)
     return u;
 }
 
+//  A unit of the tree as a rollup sees it: names and parent looked up
+//  once, whether it is expected (an active leaf at the deadline), and its
+//  status here.
+typedef struct {
+    const char *code, *name, *parent, *parent_name;
+    bool expected;
+    unit_status_t *u;  //  NULL: nothing from it yet
+} tree_unit_t;
+
 struct _hub_rollup_t {
     gom_form_t *form;
     char *period;
@@ -112,6 +121,13 @@ struct _hub_rollup_t {
     size_t map_cap;
     size_t *map;
     char **map_codes;
+    //  Every unit's values summed, kept as they change (with values)
+    int64_t *sum, *count;
+    size_t n_values;  //  units with values
+    //  The unit tree in file order (s_tree), for the tree it was made of
+    gom_units_t *tree_of;
+    tree_unit_t *tree;
+    size_t tree_n, tree_statuses;
 };
 
 hub_rollup_t *
@@ -127,6 +143,8 @@ hub_rollup_new (gom_form_t *form, const char *period, bool with_values)
     zhashx_set_destructor (self->statuses, s_status_free);
     self->arena.size = 1 << 16;
     self->arena.block = malloc (self->arena.size);
+    self->sum = calloc (self->n_cells + 1, sizeof (int64_t));
+    self->count = calloc (self->n_cells + 1, sizeof (int64_t));
     return self;
 }
 
@@ -142,6 +160,9 @@ hub_rollup_destroy (hub_rollup_t **self_p)
     free (self->map_codes);
     free (self->map);
     free (self->arena.block);
+    free (self->sum);
+    free (self->count);
+    free (self->tree);
     free (self->period);
     free (self);
     *self_p = NULL;
@@ -155,6 +176,11 @@ s_take_values (hub_rollup_t *self, unit_status_t *u, const uint8_t *blob,
     if (!u->values) {
         u->values = calloc (self->n_cells + 1, sizeof (int64_t));
         u->present = calloc (self->n_cells + 1, 1);
+        self->n_values++;
+    }
+    for (size_t i = 0; i < self->n_cells; i++) {
+        self->sum [i] -= u->values [i];
+        self->count [i] -= u->present [i];
     }
     memset (u->values, 0, (self->n_cells + 1) * sizeof (int64_t));
     memset (u->present, 0, self->n_cells + 1);
@@ -183,6 +209,10 @@ s_take_values (hub_rollup_t *self, unit_status_t *u, const uint8_t *blob,
             continue;  //  a cell of another version of the form
         u->values [i] = content->cells [k]->value;
         u->present [i] = 1;
+    }
+    for (size_t i = 0; i < self->n_cells; i++) {
+        self->sum [i] += u->values [i];
+        self->count [i] += u->present [i];
     }
 }
 
@@ -281,10 +311,52 @@ s_state (unit_status_t *u, int64_t deadline)
     return u && u->code ? "rejected" : "missing";
 }
 
+//  The unit tree as the rollup sees it, in file order: made once for a
+//  tree (units must not change while the rollup keeps a view of them: the
+//  dashboard's tree lives as long as the hub runs), each unit's status
+//  looked up again only when units were added to the rollup. An answer
+//  for 10,000 units then makes no lookup at all, where it made six a unit.
+static tree_unit_t *
+s_tree (hub_rollup_t *self, gom_units_t *units)
+{
+    size_t n = gom_units_count (units);
+    if (self->tree_of != units || self->tree_n != n) {
+        free (self->tree);
+        self->tree = calloc (n + 1, sizeof (tree_unit_t));
+        int64_t deadline = gom_form_deadline_ms (self->form, self->period);
+        for (size_t i = 0; i < n; i++) {
+            tree_unit_t *t = &self->tree [i];
+            t->code = gom_units_code (units, i);
+            t->name = gom_units_name (units, t->code);
+            t->parent = gom_units_parent (units, t->code);
+            t->parent_name =
+                t->parent ? gom_units_name (units, t->parent) : NULL;
+            t->expected = s_expected (units, t->code, NULL, deadline);
+        }
+        self->tree_of = units;
+        self->tree_n = n;
+        self->tree_statuses = SIZE_MAX;
+    }
+    if (self->tree_statuses != zhashx_size (self->statuses)) {
+        for (size_t i = 0; i < n; i++)
+            self->tree [i].u =
+                zhashx_lookup (self->statuses, self->tree [i].code);
+        self->tree_statuses = zhashx_size (self->statuses);
+    }
+    return self->tree;
+}
+
+//  Expected, and within root.
+static bool
+s_tree_expected (gom_units_t *units, const tree_unit_t *t, const char *root)
+{
+    return t->expected && (!root || gom_units_within (units, t->code, root));
+}
+
 //  Completeness over the expected units (active leaves of the subtree):
 //  counts, and with list_all every unit with its state.
 static json_t *
-s_completeness (gom_units_t *units, zhashx_t *statuses, const char *root,
+s_completeness (hub_rollup_t *self, gom_units_t *units, const char *root,
                 int64_t deadline, bool list_all, bool summaries)
 {
     json_t *comp = json_object ();
@@ -295,12 +367,14 @@ s_completeness (gom_units_t *units, zhashx_t *statuses, const char *root,
     size_t expected = 0, on_time = 0, late = 0, rejected = 0;
     json_t *missing = json_array (), *late_units = json_array ();
     json_t *all = json_array ();
-    for (size_t i = 0; i < gom_units_count (units); i++) {
-        const char *code = gom_units_code (units, i);
-        if (!s_expected (units, code, root, deadline))
+    tree_unit_t *tree = s_tree (self, units);
+    for (size_t i = 0; i < self->tree_n; i++) {
+        const tree_unit_t *t = &tree [i];
+        if (!s_tree_expected (units, t, root))
             continue;
+        const char *code = t->code;
         expected++;
-        unit_status_t *u = zhashx_lookup (statuses, code);
+        unit_status_t *u = t->u;
         const char *state = s_state (u, deadline);
         on_time += state [0] == 'o';
         late += state [0] == 'l';
@@ -308,9 +382,8 @@ s_completeness (gom_units_t *units, zhashx_t *statuses, const char *root,
         if ((!list_all && strcmp (state, "on_time") == 0) ||
             (!list_all && !summaries))
             continue;  //  nothing to list about it
-        const char *parent = gom_units_parent (units, code);
-        json_t *who = json_pack ("{s:s, s:s}", "code", code, "name",
-                                 gom_units_name (units, code));
+        const char *parent = t->parent;
+        json_t *who = json_pack ("{s:s, s:s}", "code", code, "name", t->name);
         if (summaries && strcmp (state, "late") == 0)
             json_array_append (late_units, who);
         else if (summaries && strcmp (state, "on_time") != 0)
@@ -319,10 +392,9 @@ s_completeness (gom_units_t *units, zhashx_t *statuses, const char *root,
             json_object_set_new (who, "state", json_string (state));
             json_object_set_new (who, "parent",
                                  parent ? json_string (parent) : json_null ());
-            json_object_set_new (
-                who, "parent_name",
-                parent ? json_string (gom_units_name (units, parent))
-                       : json_null ());
+            json_object_set_new (who, "parent_name",
+                                 parent ? json_string (t->parent_name)
+                                        : json_null ());
             json_object_set_new (who, "revision",
                                  u && u->reported ? json_integer (u->revision)
                                                   : json_null ());
@@ -377,7 +449,12 @@ hub_rollup_totals (hub_rollup_t *self, gom_units_t *units, const char *root)
     int64_t *sum = calloc (n_cells + 1, sizeof (int64_t));
     int64_t *count = calloc (n_cells + 1, sizeof (int64_t));
     size_t n_reports = 0;  //  units counted (latest revisions)
-    for (unit_status_t *u = zhashx_first (self->statuses); u;
+    if (!root) {           //  every unit: the sums kept as values changed
+        memcpy (sum, self->sum, n_cells * sizeof (int64_t));
+        memcpy (count, self->count, n_cells * sizeof (int64_t));
+        n_reports = self->n_values;
+    }
+    for (unit_status_t *u = root ? zhashx_first (self->statuses) : NULL; u;
          u = zhashx_next (self->statuses)) {
         const char *unit = zhashx_cursor (self->statuses);
         if (!u->reported || !u->values)
@@ -446,7 +523,7 @@ hub_rollup_totals (hub_rollup_t *self, gom_units_t *units, const char *root)
     json_object_set_new (out, "indicators", jind);
     json_object_set_new (
         out, "completeness",
-        s_completeness (units, self->statuses, root, deadline, false, true));
+        s_completeness (self, units, root, deadline, false, true));
     free (sum);
     free (count);
     return out;
@@ -457,8 +534,7 @@ hub_rollup_arrivals (hub_rollup_t *self, gom_units_t *units, const char *root,
                      bool summaries)
 {
     int64_t deadline = gom_form_deadline_ms (self->form, self->period);
-    json_t *out =
-        s_completeness (units, self->statuses, root, deadline, true, summaries);
+    json_t *out = s_completeness (self, units, root, deadline, true, summaries);
     json_object_set_new (out, "form", json_string (gom_form_code (self->form)));
     json_object_set_new (out, "period", json_string (self->period));
     json_object_set_new (out, "unit", root ? json_string (root) : json_null ());
@@ -511,26 +587,27 @@ hub_rollup_arrivals_text (hub_rollup_t *self, gom_units_t *units,
     FILE *f = open_memstream (&text, len);
     size_t expected = 0, on_time = 0, late = 0, rejected = 0;
     fputs_unlocked ("{\"units\":[", f);
-    for (size_t i = 0; i < gom_units_count (units); i++) {
-        const char *code = gom_units_code (units, i);
-        if (!s_expected (units, code, root, deadline))
+    tree_unit_t *tree = s_tree (self, units);
+    for (size_t i = 0; i < self->tree_n; i++) {
+        const tree_unit_t *t = &tree [i];
+        if (!s_tree_expected (units, t, root))
             continue;
-        unit_status_t *u = zhashx_lookup (self->statuses, code);
+        unit_status_t *u = t->u;
         const char *state = s_state (u, deadline);
         on_time += state [0] == 'o';
         late += state [0] == 'l';
         rejected += state [0] == 'r';
-        const char *parent = gom_units_parent (units, code);
+        const char *parent = t->parent;
         fputs_unlocked (expected++ ? ",{\"code\":" : "{\"code\":", f);
-        s_put_str (f, code);
+        s_put_str (f, t->code);
         fputs_unlocked (",\"name\":", f);
-        s_put_str (f, gom_units_name (units, code));
+        s_put_str (f, t->name);
         fputs_unlocked (",\"state\":\"", f);
         fputs_unlocked (state, f);
         fputs_unlocked ("\",\"parent\":", f);
         s_put_str (f, parent);
         fputs_unlocked (",\"parent_name\":", f);
-        s_put_str (f, parent ? gom_units_name (units, parent) : NULL);
+        s_put_str (f, t->parent_name);
         if (u && u->reported) {
             fprintf (f,
                      ",\"revision\":%" PRId64 ",\"sealed_at\":", u->revision);
@@ -591,6 +668,39 @@ s_valid (gom_form_t *form, gom_units_t *units, const char *period,
     return true;
 }
 
+//  Texts: the section is one of the form's narrative sections.
+static bool
+s_section_valid (gom_form_t *form, const char *section, char *err,
+                 size_t errlen)
+{
+    for (size_t i = 0; i < gom_form_text_count (form); i++) {
+        const char *code, *label;
+        bool required;
+        gom_form_text (form, i, &code, &label, &required);
+        if (strcmp (code, section) == 0)
+            return true;
+    }
+    snprintf (err, errlen, "form %s has no narrative section %s",
+              gom_form_code (form), section);
+    return false;
+}
+
+bool
+hub_view_valid (const char *what, gom_form_t *form, gom_units_t *units,
+                const char *period, const char *root, const char *section,
+                char *err, size_t errlen)
+{
+    if (strcmp (what, "texts") == 0)
+        return s_section_valid (form, section ? section : "", err, errlen);
+    if (!s_valid (form, units, period, root, err, errlen))
+        return false;
+    if (strcmp (what, "arrivals") == 0 && !units) {
+        snprintf (err, errlen, "arrivals need a unit tree (units.csv)");
+        return false;
+    }
+    return true;
+}
+
 //  A rollup read from nothing, for one answer; NULL with err.
 static hub_rollup_t *
 s_read_once (sqlite3 *db, gom_form_t *form, const char *period,
@@ -609,7 +719,8 @@ json_t *
 hub_totals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
                  const char *period, const char *root, char *err, size_t errlen)
 {
-    if (!s_valid (form, units, period, root, err, errlen))
+    if (!hub_view_valid ("totals", form, units, period, root, NULL, err,
+                         errlen))
         return NULL;
     hub_rollup_t *rollup = s_read_once (db, form, period, true, err, errlen);
     json_t *out = rollup ? hub_rollup_totals (rollup, units, root) : NULL;
@@ -622,12 +733,9 @@ hub_arrivals_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
                    const char *period, const char *root, char *err,
                    size_t errlen)
 {
-    if (!s_valid (form, units, period, root, err, errlen))
+    if (!hub_view_valid ("arrivals", form, units, period, root, NULL, err,
+                         errlen))
         return NULL;
-    if (!units) {
-        snprintf (err, errlen, "arrivals need a unit tree (units.csv)");
-        return NULL;
-    }
     hub_rollup_t *rollup = s_read_once (db, form, period, false, err, errlen);
     json_t *out =
         rollup ? hub_rollup_arrivals (rollup, units, root, true) : NULL;
@@ -640,18 +748,8 @@ hub_texts_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
                 const char *period, const char *section, const char *root,
                 char *err, size_t errlen)
 {
-    bool known = false;
-    for (size_t i = 0; i < gom_form_text_count (form); i++) {
-        const char *code, *label;
-        bool required;
-        gom_form_text (form, i, &code, &label, &required);
-        known = known || strcmp (code, section) == 0;
-    }
-    if (!known) {
-        snprintf (err, errlen, "form %s has no narrative section %s",
-                  gom_form_code (form), section);
+    if (!s_section_valid (form, section, err, errlen))
         return NULL;
-    }
     json_t *list = json_array ();
     gom_db_exec (db, "BEGIN");
     sqlite3_stmt *st = gom_db_prepare (
@@ -680,4 +778,392 @@ hub_texts_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
     sqlite3_finalize (st);
     gom_db_exec (db, "COMMIT");
     return list;
+}
+
+//  --------------------------------------------------------------------------
+//  What the commands print
+
+static void
+s_print_completeness (json_t *comp, FILE *f)
+{
+    if (!json_is_integer (json_object_get (comp, "expected")))
+        return;
+    json_t *pct = json_object_get (comp, "percent");
+    fprintf (f,
+             "  %" JSON_INTEGER_FORMAT " on time, %" JSON_INTEGER_FORMAT
+             " late, %" JSON_INTEGER_FORMAT " missing (%" JSON_INTEGER_FORMAT
+             " of them rejected), of %" JSON_INTEGER_FORMAT
+             " expected: %.1f%% complete\n",
+             json_integer_value (json_object_get (comp, "on_time")),
+             json_integer_value (json_object_get (comp, "late")),
+             json_integer_value (json_object_get (comp, "missing")),
+             json_integer_value (json_object_get (comp, "rejected")),
+             json_integer_value (json_object_get (comp, "expected")),
+             json_is_number (pct) ? json_number_value (pct) : 0.0);
+}
+
+void
+hub_totals_print (json_t *out, FILE *f)
+{
+    json_t *root = json_object_get (out, "unit");
+    fprintf (f,
+             "%s v%" JSON_INTEGER_FORMAT " (%s), period %s, %s; deadline %s\n",
+             json_string_value (json_object_get (out, "form")),
+             json_integer_value (json_object_get (out, "version")),
+             json_string_value (json_object_get (out, "title")),
+             json_string_value (json_object_get (out, "period")),
+             json_is_string (root) ? json_string_value (root) : "all units",
+             json_string_value (json_object_get (out, "deadline_at")));
+    size_t i;
+    json_t *c;
+    json_array_foreach (json_object_get (out, "cells"), i, c) {
+        json_t *sum = json_object_get (c, "sum");
+        char num [32] = "-";
+        if (json_is_integer (sum))
+            snprintf (num, sizeof num, "%" JSON_INTEGER_FORMAT,
+                      json_integer_value (sum));
+        fprintf (f, "  %-16s %12s  (%" JSON_INTEGER_FORMAT " units)  %s\n",
+                 json_string_value (json_object_get (c, "code")), num,
+                 json_integer_value (json_object_get (c, "units")),
+                 json_string_value (json_object_get (c, "label")));
+    }
+    json_array_foreach (json_object_get (out, "indicators"), i, c) {
+        json_t *v = json_object_get (c, "value");
+        json_t *met = json_object_get (c, "met");
+        fprintf (f, "  %-30s %8.2f  %s  %s\n",
+                 json_string_value (json_object_get (c, "code")),
+                 json_is_number (v) ? json_number_value (v) : NAN,
+                 json_is_true (met)    ? "met"
+                 : json_is_false (met) ? "NOT MET"
+                                       : "-",
+                 json_string_value (json_object_get (c, "label")));
+    }
+    s_print_completeness (json_object_get (out, "completeness"), f);
+}
+
+//  One unit's line (and its refusal's) in the arrivals for a person.
+static void
+s_print_arrival (FILE *f, const char *state, const char *code, const char *name,
+                 const char *sealed, const char *why)
+{
+    fprintf (f, "  %-10s %-12s %s%s%s\n", state, code, name,
+             sealed ? "  sealed " : "", sealed ? sealed : "");
+    if (why && !sealed)
+        fprintf (f, "             -- %s\n", why);
+}
+
+void
+hub_arrivals_print (json_t *out, FILE *f)
+{
+    size_t i;
+    json_t *u;
+    const char *group = NULL;
+    json_array_foreach (json_object_get (out, "units"), i, u) {
+        const char *parent = json_string_value (json_object_get (u, "parent"));
+        if (parent && (!group || strcmp (group, parent) != 0)) {
+            const char *pname =
+                json_string_value (json_object_get (u, "parent_name"));
+            fprintf (f, "%s %s\n", parent, pname ? pname : "(null)");
+            group = parent;
+        }
+        const char *name = json_string_value (json_object_get (u, "name"));
+        s_print_arrival (
+            f, json_string_value (json_object_get (u, "state")),
+            json_string_value (json_object_get (u, "code")),
+            name ? name : "(null)",
+            json_string_value (json_object_get (u, "sealed_at")),
+            json_string_value (json_object_get (u, "rejected_reason")));
+    }
+    s_print_completeness (out, f);
+}
+
+void
+hub_texts_print (json_t *texts, FILE *f)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach (texts, i, t) {
+        json_t *name = json_object_get (t, "name");
+        fprintf (f, "== %s %s (r%" JSON_INTEGER_FORMAT ")\n%s\n\n",
+                 json_string_value (json_object_get (t, "unit")),
+                 json_is_string (name) ? json_string_value (name) : "",
+                 json_integer_value (json_object_get (t, "revision")),
+                 json_string_value (json_object_get (t, "text")));
+    }
+}
+
+//  The command's output of arrivals is written into one buffer sized for
+//  it at the start (a province's is 3 MB: a memory stream, growing by
+//  doubling and zeroing, touched twice the pages).
+typedef struct {
+    char *data;
+    size_t len, cap;
+} out_t;
+
+static void
+s_out (out_t *o, const char *data, size_t n)
+{
+    if (o->len + n + 1 > o->cap) {
+        o->cap = 2 * (o->len + n + 1);
+        o->data = realloc (o->data, o->cap);
+        assert (o->data);
+    }
+    memcpy (o->data + o->len, data, n);
+    o->len += n;
+}
+
+static void
+s_outs (out_t *o, const char *text)
+{
+    s_out (o, text, strlen (text));
+}
+
+static void
+s_outf (out_t *o, const char *fmt, ...)
+{
+    char buf [256];
+    va_list ap;
+    va_start (ap, fmt);
+    int n = vsnprintf (buf, sizeof buf, fmt, ap);
+    va_end (ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof buf)
+        s_out (o, buf, (size_t)n);
+    else {
+        char *big = malloc ((size_t)n + 1);
+        va_start (ap, fmt);
+        vsnprintf (big, (size_t)n + 1, fmt, ap);
+        va_end (ap);
+        s_out (o, big, (size_t)n);
+        free (big);
+    }
+}
+
+static void
+s_out_time (out_t *o, int64_t ms)
+{
+    char buf [32];
+    gom_iso_time (ms, buf, sizeof buf);
+    s_out (o, "\"", 1);
+    s_outs (o, buf);
+    s_out (o, "\"", 1);
+}
+
+//  A string as jansson writes it (JSON_INDENT, no JSON_ENSURE_ASCII):
+//  UTF-8 as it is; quote, backslash and control characters escaped, with
+//  the short forms where JSON has them.
+static void
+s_dump_str (out_t *o, const char *str)
+{
+    if (!str) {
+        s_out (o, "null", 4);
+        return;
+    }
+    s_out (o, "\"", 1);
+    const unsigned char *p = (const unsigned char *)str, *run = p;
+    for (; *p; p++) {
+        if (*p != '"' && *p != '\\' && *p >= 0x20)
+            continue;
+        s_out (o, (const char *)run, (size_t)(p - run));
+        switch (*p) {
+            case '"': s_out (o, "\\\"", 2); break;
+            case '\\': s_out (o, "\\\\", 2); break;
+            case '\b': s_out (o, "\\b", 2); break;
+            case '\f': s_out (o, "\\f", 2); break;
+            case '\n': s_out (o, "\\n", 2); break;
+            case '\r': s_out (o, "\\r", 2); break;
+            case '\t': s_out (o, "\\t", 2); break;
+            default: s_outf (o, "\\u%04X", *p); break;
+        }
+        run = p + 1;
+    }
+    s_out (o, (const char *)run, (size_t)(p - run));
+    s_out (o, "\"", 1);
+}
+
+//  A real as jansson writes it: 17 significant digits, ".0" when that
+//  looks like an integer, no '+' nor leading zeros in an exponent.
+static void
+s_dump_real (out_t *o, double value)
+{
+    char buf [64];
+    int n = snprintf (buf, sizeof buf - 2, "%.17g", value);
+    if (n < 0 || (size_t)n >= sizeof buf - 2)
+        n = 0;
+    if (!strchr (buf, '.') && !strchr (buf, 'e')) {
+        buf [n++] = '.';
+        buf [n++] = '0';
+        buf [n] = 0;
+    }
+    char *start = strchr (buf, 'e');
+    if (start) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start)
+            memmove (start, end, strlen (end) + 1);
+    }
+    s_outs (o, buf);
+}
+
+//  One expected unit, its tree's names looked up once.
+typedef struct {
+    const char *code, *name, *parent, *parent_name;
+    unit_status_t *u;
+    const char *state;
+} arrival_t;
+
+//  One unit of the arrivals as jansson indents it, as an item of a list
+//  that is itself a member of the top object.
+static void
+s_dump_arrival (out_t *o, const arrival_t *a)
+{
+    s_outs (o, "{\n      \"code\": ");
+    s_dump_str (o, a->code);
+    s_outs (o, ",\n      \"name\": ");
+    s_dump_str (o, a->name);
+    s_outs (o, ",\n      \"state\": \"");
+    s_outs (o, a->state);
+    s_outs (o, "\",\n      \"parent\": ");
+    s_dump_str (o, a->parent);
+    s_outs (o, ",\n      \"parent_name\": ");
+    s_dump_str (o, a->parent_name);
+    unit_status_t *u = a->u;
+    if (u && u->reported) {
+        s_outf (o, ",\n      \"revision\": %" PRId64 ",\n      \"sealed_at\": ",
+                u->revision);
+        s_out_time (o, u->first_sealed);
+        s_outs (o, ",\n      \"received_at\": ");
+        s_out_time (o, u->first_received);
+    }
+    else
+        s_outs (o, ",\n      \"revision\": null,\n      \"sealed_at\": "
+                   "null,\n      \"received_at\": null");
+    s_outs (o, ",\n      \"rejected_code\": ");
+    s_dump_str (o, u ? u->code : NULL);
+    s_outs (o, ",\n      \"rejected_reason\": ");
+    s_dump_str (o, u ? u->reason : NULL);
+    s_outs (o, "\n    }");
+}
+
+//  A member of the top object that lists the arrivals in which keep says
+//  yes ("late", or missing and rejected; NULL: all).
+static void
+s_dump_arrivals (out_t *o, const char *key, const arrival_t *list, size_t n,
+                 const char *keep)
+{
+    s_outf (o, ",\n  \"%s\": [", key);
+    size_t written = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *state = list [i].state;
+        if (keep &&
+            (strcmp (keep, "late") == 0 ? strcmp (state, "late") != 0
+                                        : state [0] != 'm' && state [0] != 'r'))
+            continue;
+        s_outs (o, written++ ? ",\n    " : "\n    ");
+        s_dump_arrival (o, &list [i]);
+    }
+    s_outs (o, written ? "\n  ]" : "]");
+}
+
+//  One unit's lines in the arrivals for a person (as s_print_arrival).
+static void
+s_line_arrival (out_t *o, const arrival_t *a)
+{
+    char sealed [32] = "";
+    if (a->u && a->u->reported)
+        gom_iso_time (a->u->first_sealed, sealed, sizeof sealed);
+    s_outf (o, "  %-10s %-12s ", a->state, a->code);
+    s_outs (o, a->name ? a->name : "(null)");
+    if (*sealed) {
+        s_outs (o, "  sealed ");
+        s_outs (o, sealed);
+    }
+    s_out (o, "\n", 1);
+    if (!*sealed && a->u && a->u->reason) {
+        s_outs (o, "             -- ");
+        s_outs (o, a->u->reason);
+        s_out (o, "\n", 1);
+    }
+}
+
+char *
+hub_rollup_arrivals_output (hub_rollup_t *self, gom_units_t *units,
+                            const char *root, bool json, size_t *len)
+{
+    int64_t deadline = gom_form_deadline_ms (self->form, self->period);
+    tree_unit_t *tree = s_tree (self, units);
+    arrival_t *list = calloc (self->tree_n + 1, sizeof (arrival_t));
+    size_t n = 0, on_time = 0, late = 0, rejected = 0;
+    for (size_t i = 0; i < self->tree_n; i++) {
+        const tree_unit_t *t = &tree [i];
+        if (!s_tree_expected (units, t, root))
+            continue;
+        arrival_t *a = &list [n++];
+        a->code = t->code;
+        a->name = t->name;
+        a->parent = t->parent;
+        a->parent_name = t->parent_name;
+        a->u = t->u;
+        a->state = s_state (a->u, deadline);
+        on_time += a->state [0] == 'o';
+        late += a->state [0] == 'l';
+        rejected += a->state [0] == 'r';
+    }
+    double percent =
+        n ? round (1000.0 * (double)(on_time + late) / (double)n) / 10 : 0;
+    //  About 320 bytes a unit in JSON, 80 in text.
+    out_t o = { NULL, 0, (json ? 360 : 100) * (n + 2) + 4096 };
+    o.data = malloc (o.cap);
+    assert (o.data);
+    if (json) {
+        s_outf (&o,
+                "{\n  \"expected\": %zu,\n  \"on_time\": %zu,\n  \"late\": "
+                "%zu,\n  \"rejected\": %zu,\n  \"missing\": %zu,\n  "
+                "\"percent\": ",
+                n, on_time, late, rejected, n - on_time - late);
+        if (n)
+            s_dump_real (&o, percent);
+        else
+            s_outs (&o, "null");
+        s_dump_arrivals (&o, "missing_units", list, n, "missing");
+        s_dump_arrivals (&o, "late_units", list, n, "late");
+        s_dump_arrivals (&o, "units", list, n, NULL);
+        s_outs (&o, ",\n  \"form\": ");
+        s_dump_str (&o, gom_form_code (self->form));
+        s_outs (&o, ",\n  \"period\": ");
+        s_dump_str (&o, self->period);
+        s_outs (&o, ",\n  \"unit\": ");
+        s_dump_str (&o, root);
+        s_outs (&o, ",\n  \"deadline_at\": ");
+        s_out_time (&o, deadline);
+        s_outs (&o, "\n}\n");
+    }
+    else {
+        const char *group = NULL;
+        for (size_t i = 0; i < n; i++) {
+            const char *parent = list [i].parent;
+            if (parent && (!group || strcmp (group, parent) != 0)) {
+                s_outs (&o, parent);
+                s_out (&o, " ", 1);
+                s_outs (&o,
+                        list [i].parent_name ? list [i].parent_name : "(null)");
+                s_out (&o, "\n", 1);
+                group = parent;
+            }
+            s_line_arrival (&o, &list [i]);
+        }
+        s_outf (&o,
+                "  %zu on time, %zu late, %zu missing (%zu of them "
+                "rejected), of %zu expected: %.1f%% complete\n",
+                on_time, late, n - on_time - late, rejected, n, percent);
+    }
+    o.data [o.len] = 0;
+    free (list);
+    *len = o.len;
+    return o.data;
 }

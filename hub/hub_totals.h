@@ -25,6 +25,15 @@
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdio.h>
+
+//  The checks the commands below make before reading (what: "totals",
+//  "arrivals" or "texts"): the period is valid for the form, root is in
+//  the tree, arrivals have a tree, texts' section is one of the form's.
+//  False with err (the commands' words) if one fails.
+bool hub_view_valid (const char *what, gom_form_t *form, gom_units_t *units,
+                     const char *period, const char *root, const char *section,
+                     char *err, size_t errlen);
 
 //  Totals of form for period over the subtree at root (NULL: every unit).
 //  units may be NULL (no tree). Returns a new JSON object, or NULL with err.
@@ -54,7 +63,10 @@ json_t *hub_texts_json (sqlite3 *db, gom_form_t *form, gom_units_t *units,
 //  per form and period and updates it before each answer, reading only
 //  what was stored since (reports by receipt, refusals by id: both only
 //  grow), so that a province of 10,000 units is not read again at every
-//  arrival. The commands above make one, use it once and drop it.
+//  arrival. The commands above make one, use it once and drop it. It
+//  keeps the sums over every unit as values change, and a view of the
+//  unit tree (names, who is expected) made at its first answer: pass it
+//  the same tree for as long as it lives.
 typedef struct _hub_rollup_t hub_rollup_t;
 
 //  period must be valid for form; form must outlive the rollup.
@@ -76,5 +88,23 @@ json_t *hub_rollup_arrivals (hub_rollup_t *self, gom_units_t *units,
 //  than the dashboard may). New string, its length in *len.
 char *hub_rollup_arrivals_text (hub_rollup_t *self, gom_units_t *units,
                                 const char *root, size_t *len);
+
+//  What `gom-hub totals|arrivals|texts` print for a person (docs/cli.md),
+//  from the JSON above: the table with its ratios and the completeness
+//  line; the arrivals grouped by parent and the completeness line; the
+//  texts one after another. (--json prints the JSON, indented by 2.)
+void hub_totals_print (json_t *totals, FILE *f);
+void hub_arrivals_print (json_t *arrivals, FILE *f);
+void hub_texts_print (json_t *texts, FILE *f);
+
+//  The command's own output of arrivals, written from a rollup: with json,
+//  byte for byte what json_dumpf of hub_rollup_arrivals (with summaries)
+//  indented by 2 writes, and a newline; else what hub_arrivals_print
+//  prints. As fast as hub_rollup_arrivals_text (the hub answers the
+//  command line with it: jansson would take 100 ms to build, and the
+//  command as long again to read, 3 MB of a province's arrivals). New
+//  string, its length in *len.
+char *hub_rollup_arrivals_output (hub_rollup_t *self, gom_units_t *units,
+                                  const char *root, bool json, size_t *len);
 
 #endif

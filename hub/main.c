@@ -7,6 +7,7 @@
 #include "hub_backup.h"
 #include "hub_catalog.h"
 #include "hub_export.h"
+#include "hub_http.h"
 #include "hub_server.h"
 #include "hub_totals.h"
 #include "hub_store.h"
@@ -32,13 +33,15 @@ static const char *s_usage =
     "  agents  --config DIR/hub.cfg [--json]\n"
     "  forms check FILE...      (check form definition files)\n"
     "  totals  --config DIR/hub.cfg --form F --period P [--unit ROOT] "
-    "[--json|--csv]\n"
+    "[--json|--csv] [--direct]\n"
     "  arrivals --config DIR/hub.cfg --form F --period P [--unit ROOT] "
-    "[--json]\n"
+    "[--json] [--direct]\n"
     "  export  --config DIR/hub.cfg --form F --period P [--unit ROOT] "
     "--xlsx FILE\n"
     "  texts   --config DIR/hub.cfg --form F --period P --section S "
-    "[--unit ROOT] [--json]\n"
+    "[--unit ROOT] [--json] [--direct]\n"
+    "          (the running hub answers these three; --direct: read "
+    "hub.db)\n"
     "  user add|passwd|del|list --config DIR/hub.cfg [--name NAME] "
     "[--role admin|read]\n"
     "          (the dashboard's operators; the password is read from the "
@@ -62,6 +65,7 @@ typedef struct {
     const char *role;
     bool json;
     bool csv;
+    bool direct;     //  read hub.db even when the hub runs
     int first_file;  //  index in argv of the first FILE
 } args_t;
 
@@ -84,6 +88,7 @@ s_parse (int argc, char **argv, args_t *a, bool files)
                                      { "xlsx", required_argument, 0, 'x' },
                                      { "name", required_argument, 0, 'n' },
                                      { "role", required_argument, 0, 'r' },
+                                     { "direct", no_argument, 0, 'D' },
                                      { 0, 0, 0, 0 } };
     int c;
     optind = 1;
@@ -102,6 +107,7 @@ s_parse (int argc, char **argv, args_t *a, bool files)
             case 'x': a->xlsx = optarg; break;
             case 'n': a->name = optarg; break;
             case 'r': a->role = optarg; break;
+            case 'D': a->direct = true; break;
             default: return -1;
         }
     }
@@ -367,83 +373,41 @@ s_forms (args_t *a, int argc, char **argv)
     return rc;
 }
 
-static void
-s_print_totals (args_t *a, json_t *out)
+//  Asks the running hub (hub_http.h, the ask channel) for what the
+//  command prints: true if it answered, with the exit status in *rc;
+//  false if there is no hub to ask (none running, its dashboard off, or
+//  no answer within a second): then the command reads hub.db itself.
+static bool
+s_ask_hub (args_t *a, const char *what, int *rc)
 {
-    printf ("%s v%" JSON_INTEGER_FORMAT " (%s), period %s, %s; deadline %s\n",
-            json_string_value (json_object_get (out, "form")),
-            json_integer_value (json_object_get (out, "version")),
-            json_string_value (json_object_get (out, "title")), a->period,
-            a->units ? a->units : "all units",
-            json_string_value (json_object_get (out, "deadline_at")));
-    size_t i;
-    json_t *c;
-    json_array_foreach (json_object_get (out, "cells"), i, c) {
-        json_t *sum = json_object_get (c, "sum");
-        char num [32] = "-";
-        if (json_is_integer (sum))
-            snprintf (num, sizeof num, "%" JSON_INTEGER_FORMAT,
-                      json_integer_value (sum));
-        printf ("  %-16s %12s  (%" JSON_INTEGER_FORMAT " units)  %s\n",
-                json_string_value (json_object_get (c, "code")), num,
-                json_integer_value (json_object_get (c, "units")),
-                json_string_value (json_object_get (c, "label")));
-    }
-    json_array_foreach (json_object_get (out, "indicators"), i, c) {
-        json_t *v = json_object_get (c, "value");
-        json_t *met = json_object_get (c, "met");
-        printf ("  %-30s %8.2f  %s  %s\n",
-                json_string_value (json_object_get (c, "code")),
-                json_is_number (v) ? json_number_value (v) : NAN,
-                json_is_true (met)    ? "met"
-                : json_is_false (met) ? "NOT MET"
-                                      : "-",
-                json_string_value (json_object_get (c, "label")));
-    }
-}
-
-static void
-s_print_arrivals (json_t *out)
-{
-    size_t i;
-    json_t *u;
-    const char *group = NULL;
-    json_array_foreach (json_object_get (out, "units"), i, u) {
-        const char *parent = json_string_value (json_object_get (u, "parent"));
-        if (parent && (!group || strcmp (group, parent) != 0)) {
-            printf ("%s %s\n", parent,
-                    json_string_value (json_object_get (u, "parent_name")));
-            group = parent;
-        }
-        json_t *sealed = json_object_get (u, "sealed_at");
-        json_t *why = json_object_get (u, "rejected_reason");
-        printf ("  %-10s %-12s %s%s%s\n",
-                json_string_value (json_object_get (u, "state")),
-                json_string_value (json_object_get (u, "code")),
-                json_string_value (json_object_get (u, "name")),
-                json_is_string (sealed) ? "  sealed " : "",
-                json_is_string (sealed) ? json_string_value (sealed) : "");
-        if (json_is_string (why) && !json_is_string (sealed))
-            printf ("             -- %s\n", json_string_value (why));
-    }
-}
-
-static void
-s_print_completeness (json_t *comp)
-{
-    if (!json_is_integer (json_object_get (comp, "expected")))
-        return;
-    json_t *pct = json_object_get (comp, "percent");
-    printf ("  %" JSON_INTEGER_FORMAT " on time, %" JSON_INTEGER_FORMAT
-            " late, %" JSON_INTEGER_FORMAT " missing (%" JSON_INTEGER_FORMAT
-            " of them rejected), of %" JSON_INTEGER_FORMAT
-            " expected: %.1f%% complete\n",
-            json_integer_value (json_object_get (comp, "on_time")),
-            json_integer_value (json_object_get (comp, "late")),
-            json_integer_value (json_object_get (comp, "missing")),
-            json_integer_value (json_object_get (comp, "rejected")),
-            json_integer_value (json_object_get (comp, "expected")),
-            json_is_number (pct) ? json_number_value (pct) : 0.0);
+    if (!a->config || strcmp (what, "export") == 0)
+        return false;
+    //  Empty or outlandish values: the direct path's checks say what is
+    //  wrong with them (an empty frame means "none" to the hub).
+    const char *given [] = { a->form, a->period, a->units, a->section };
+    for (size_t i = 0; i < sizeof given / sizeof given [0]; i++)
+        if (given [i] && (!*given [i] || strlen (given [i]) > 1000))
+            return false;
+    char err [512];
+    gom_config_t *cfg = gom_config_load (a->config, "hub", err, sizeof err);
+    if (!cfg)
+        return false;  //  the direct path says what is wrong
+    char *db = gom_config_file (cfg, "database", "hub.db");
+    gom_config_destroy (&cfg);
+    bool texts = strcmp (what, "texts") == 0;
+    const char *format = a->json                                  ? "json"
+                         : a->csv && strcmp (what, "totals") == 0 ? "csv"
+                                                                  : "text";
+    unsigned status = 0;
+    char error [1024] = "";
+    int asked = hub_ask (db, what, a->form, a->period, a->units,
+                         texts ? a->section : NULL, format, 1000, stdout,
+                         &status, error, sizeof error);
+    free (db);
+    bool answered = asked == 0 && status >= 200 && status < 500;
+    if (answered)
+        *rc = status == 200 ? 0 : s_fail ("%s", error);
+    return answered;
 }
 
 //  gom-hub totals | arrivals | texts: the province's views of one form and
@@ -459,6 +423,9 @@ s_consolidate (args_t *a, const char *what)
         return s_fail ("texts needs --section S (a narrative section code)");
     if (strcmp (what, "export") == 0 && !a->xlsx)
         return s_fail ("export needs --xlsx FILE");
+    int rc = 0;
+    if (!a->direct && s_ask_hub (a, what, &rc))
+        return rc;
     gom_config_t *cfg = NULL;
     hub_store_t *store = s_open_store (a, &cfg);
     if (!store)
@@ -469,7 +436,6 @@ s_consolidate (args_t *a, const char *what)
     hub_catalog_t *catalog = hub_catalog_load (forms, units, err, sizeof err);
     free (forms);
     free (units);
-    int rc = 0;
     json_t *out = NULL;
     gom_form_t *form = catalog ? hub_catalog_form (catalog, a->form, 0) : NULL;
     gom_units_t *tree = catalog ? hub_catalog_units (catalog) : NULL;
@@ -516,27 +482,13 @@ s_consolidate (args_t *a, const char *what)
     else if (rc == 0 && strcmp (what, "totals") == 0) {
         if (a->csv)
             hub_export_csv (out, stdout);
-        else {
-            s_print_totals (a, out);
-            s_print_completeness (json_object_get (out, "completeness"));
-        }
+        else
+            hub_totals_print (out, stdout);
     }
-    else if (rc == 0 && strcmp (what, "arrivals") == 0) {
-        s_print_arrivals (out);
-        s_print_completeness (out);
-    }
-    else if (rc == 0) {
-        size_t i;
-        json_t *t;
-        json_array_foreach (out, i, t) {
-            json_t *name = json_object_get (t, "name");
-            printf ("== %s %s (r%" JSON_INTEGER_FORMAT ")\n%s\n\n",
-                    json_string_value (json_object_get (t, "unit")),
-                    json_is_string (name) ? json_string_value (name) : "",
-                    json_integer_value (json_object_get (t, "revision")),
-                    json_string_value (json_object_get (t, "text")));
-        }
-    }
+    else if (rc == 0 && strcmp (what, "arrivals") == 0)
+        hub_arrivals_print (out, stdout);
+    else if (rc == 0)
+        hub_texts_print (out, stdout);
     json_decref (out);
     hub_catalog_destroy (&catalog);
     hub_store_destroy (&store);

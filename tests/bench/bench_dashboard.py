@@ -36,6 +36,28 @@ BENCH_TOTALS = os.environ.get(
                                  'bench_totals'))
 
 
+def make_province(work, units):
+    """The province (bench_totals: communes in districts of 100, a form
+    of 100 cells, one report each) in a hub folder: returns the
+    gomtest.Hub (not started)."""
+    env = dict(os.environ, GOM_BENCH_KEEP='1')
+    out = subprocess.run([BENCH_TOTALS, str(units), '1'], env=env,
+                         capture_output=True, text=True, timeout=900,
+                         check=True).stdout
+    kept = [line.split(' ', 1)[1] for line in out.splitlines()
+            if line.startswith('kept ')][0]
+    hub = gomtest.Hub()
+    hub.init(os.path.join(work, 'hub'), gomtest.free_port())
+    for name, dest in (('checked.db', 'hub.db'),
+                       ('checked-keys.db', 'keys.db'),
+                       ('units.csv', 'units.csv')):
+        shutil.copy(os.path.join(kept, name), os.path.join(hub.dir, dest))
+    shutil.copy(os.path.join(kept, 'forms', 'BENCH.json'),
+                os.path.join(hub.dir, 'forms'))
+    shutil.rmtree(kept, ignore_errors=True)
+    return hub
+
+
 def call(port, cookie, path):
     conn = http.client.HTTPConnection('127.0.0.1', port, timeout=60)
     t0 = time.perf_counter()
@@ -59,21 +81,7 @@ def main():
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix='gom-bench-dash-')
-    env = dict(os.environ, GOM_BENCH_KEEP='1')
-    out = subprocess.run([BENCH_TOTALS, str(args.units), '1'], env=env,
-                         capture_output=True, text=True, timeout=900,
-                         check=True).stdout
-    kept = [line.split(' ', 1)[1] for line in out.splitlines()
-            if line.startswith('kept ')][0]
-    hub = gomtest.Hub()
-    hub.init(os.path.join(work, 'hub'), gomtest.free_port())
-    for name, dest in (('checked.db', 'hub.db'),
-                       ('checked-keys.db', 'keys.db'),
-                       ('units.csv', 'units.csv')):
-        shutil.copy(os.path.join(kept, name), os.path.join(hub.dir, dest))
-    shutil.copy(os.path.join(kept, 'forms', 'BENCH.json'),
-                os.path.join(hub.dir, 'forms'))
-    shutil.rmtree(kept, ignore_errors=True)
+    hub = make_province(work, args.units)
     port = gomtest.free_port()
     hub.enable_http(port)
     # One agent sends thousands at once here; the default per-agent limit
