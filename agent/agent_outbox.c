@@ -5,6 +5,7 @@
 #include "gom_form.h"
 #include "gom_report.h"
 #include "gom_util.h"
+#include "gom_xlsx.h"
 
 #include <czmq.h>
 #include <strings.h>
@@ -129,18 +130,48 @@ s_unit_allowed (char **units, const char *unit)
     return false;
 }
 
+//  Excel turns a unit code such as 00412 on a template's #gom line into
+//  the number 412. A unit of digits only that is not one of this agent's
+//  units is the one of them that is the same number with leading zeros, if
+//  exactly one is; else NULL.
+static const char *
+s_unit_padded (char **units, const char *unit)
+{
+    if (!*unit || strspn (unit, "0123456789") != strlen (unit) ||
+        s_unit_allowed (units, unit))
+        return NULL;
+    const char *found = NULL;
+    size_t n = 0;
+    const char *bare = unit + strspn (unit, "0");
+    for (char **u = units; u && *u; u++) {
+        const char *digits = *u + strspn (*u, "0");
+        if (strspn (*u, "0123456789") == strlen (*u) &&
+            strcmp (digits, bare) == 0) {
+            found = *u;
+            n++;
+        }
+    }
+    return n == 1 ? found : NULL;
+}
+
 outbox_take_t
 agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
                         int64_t max_bytes, const char *forms_dir, bool revise,
-                        char *line, size_t linelen)
+                        char *line, size_t linelen, char *warn, size_t warnlen)
 {
-    char err [400];
-    //  A .csv file is a filled-in template (gom-agent template); anything
-    //  else is read as JSON.
+    char err [2048];
+    if (warn && warnlen)
+        warn [0] = 0;
+    //  A .csv or .xlsx file is a filled-in template (gom-agent template);
+    //  anything else is read as JSON.
     size_t plen = strlen (path);
     bool csv = plen > 4 && strcasecmp (path + plen - 4, ".csv") == 0;
-    Gom__Report *r = csv ? gom_csv_read (path, err, sizeof err)
-                         : gom_report_from_json (path, err, sizeof err);
+    bool xlsx = plen > 5 && strcasecmp (path + plen - 5, ".xlsx") == 0;
+    gom_xlsx_places_t *places = NULL;
+    Gom__Report *r =
+        csv    ? gom_csv_read_noted (path, warn, warnlen, err, sizeof err)
+        : xlsx ? gom_xlsx_read (path, &places, err, sizeof err)
+               : gom_report_from_json (path, err, sizeof err);
     if (!r) {
         snprintf (line, linelen, "%s", err);
         return OUTBOX_REFUSED;
@@ -148,6 +179,19 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
     outbox_take_t result = OUTBOX_REFUSED;
     uint8_t *content = NULL, *payload = NULL;
     size_t content_len = 0, payload_len = 0;
+    const char *padded = s_unit_padded (units, r->unit);
+    if (padded) {
+        size_t used = warn ? strlen (warn) : 0;
+        if (warn && used < warnlen)
+            snprintf (warn + used, warnlen - used,
+                      "%sunit %s read as %s, this agent's unit (a "
+                      "spreadsheet drops leading zeros)\n"
+                      "mã đơn vị %s được hiểu là %s, đơn vị của máy này "
+                      "(bảng tính đã bỏ các số 0 ở đầu)",
+                      used ? "\n" : "", r->unit, padded, r->unit, padded);
+        free (r->unit);
+        r->unit = strdup (padded);
+    }
     if (!s_unit_allowed (units, r->unit)) {
         char list [256] = "";
         for (char **u = units; u && *u; u++)
@@ -165,6 +209,7 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
                            ? gom_form_find (forms_dir, r->form, r->form_version,
                                             ferr, sizeof ferr)
                            : NULL;
+    bool codes_cached = false;
     if (!form) {
         //  The hub sends every form of its pack when the agent connects: a
         //  form none of them is (a mistyped code) is refused here, before
@@ -179,12 +224,28 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
                           "%s%s", c == codes ? "" : ", ", *c);
         }
         bool refuse = codes [0] && !has;
+        codes_cached = codes [0] != NULL;
         gom_strv_free (&codes);
         if (refuse) {
             snprintf (line, linelen,
                       "form %s is not one of the forms the hub has sent "
                       "this agent (%s): check the form code%s",
-                      r->form, list, csv ? " on the #gom line (line 1)" : "");
+                      r->form, list,
+                      csv    ? " on the #gom line (line 1)"
+                      : xlsx ? " (the workbook was made from a template of "
+                               "another hub?)"
+                             : "");
+            goto done;
+        }
+        //  A workbook's layout is its form version's: one this agent does
+        //  not have cannot be checked cell for cell here.
+        if (xlsx && codes_cached) {
+            snprintf (line, linelen,
+                      "biểu %s phiên bản %u không có ở máy này / the workbook "
+                      "was made for form %s version %u, which the hub has not "
+                      "sent this agent (%s): make a new one with gom-agent "
+                      "template --xlsx",
+                      r->form, r->form_version, r->form, r->form_version, ferr);
             goto done;
         }
     }
@@ -192,6 +253,11 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
         size_t count = 0;
         char *problems = gom_form_check_report (form, r, &count);
         if (problems) {
+            if (places) {
+                char *located = gom_xlsx_locate (places, problems);
+                free (problems);
+                problems = located;
+            }
             size_t n = strlen (problems);
             if (n && problems [n - 1] == '\n')
                 problems [n - 1] = 0;
@@ -376,6 +442,7 @@ done:
     free (content);
     free (payload);
     gom_report_free (&r);
+    gom_xlsx_places_destroy (&places);
     return result;
 }
 

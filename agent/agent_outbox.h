@@ -43,10 +43,17 @@ sqlite3 *agent_outbox_db (agent_outbox_t *self);
 //  and whether it was checked against a form, or the reasons it was not
 //  taken, one per line. With revise, the report becomes the next revision
 //  of its unit, form and period (unless its content is the latest's).
+//  warn gets what the person must be told about a file that was taken all
+//  the same ("" if nothing; one warning per line, English then
+//  Vietnamese): a CSV read as Windows-1258 (gom_csv_read_noted), or a
+//  unit that lost its leading zeros in a spreadsheet (412 for this
+//  agent's 00412, when exactly one of its units is that number), which is
+//  taken as that unit.
 outbox_take_t agent_outbox_take_file (agent_outbox_t *self, const char *path,
                                       char **units, int64_t max_bytes,
                                       const char *forms_dir, bool revise,
-                                      char *line, size_t linelen);
+                                      char *line, size_t linelen, char *warn,
+                                      size_t warnlen);
 
 //  Listings for `status` and `list`. New references.
 json_t *agent_outbox_status_json (agent_outbox_t *self);

@@ -50,8 +50,11 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt)
     int64_t now = gom_now_ms ();
     while ((e = readdir (dir)) && count < 1000) {
         const char *name = e->d_name;
-        if (name [0] == '.' || s_ends_with (name, ".tmp") ||
-            s_ends_with (name, ".part") || s_ends_with (name, "~"))
+        //  Skipped: hidden and partial files, editors' backups, and the
+        //  owner files ("~$name.xlsx") Excel keeps while a workbook is open.
+        if (name [0] == '.' || !strncmp (name, "~$", 2) ||
+            s_ends_with (name, ".tmp") || s_ends_with (name, ".part") ||
+            s_ends_with (name, "~"))
             continue;
         char *path = gom_path_join (opt->spool_dir, name);
         struct stat st;
@@ -62,10 +65,10 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt)
             free (path);
             continue;
         }
-        char line [4096];
+        char line [4096], warn [2048];
         outbox_take_t taken = agent_outbox_take_file (
             outbox, path, opt->units, opt->max_report_bytes, opt->forms_dir,
-            false, line, sizeof line);
+            false, line, sizeof line, warn, sizeof warn);
         if (taken == OUTBOX_REFUSED) {
             zsys_warning ("spool: %s refused: %s", name, line);
             char *dest = s_move (path, rejected, name);
@@ -83,6 +86,13 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt)
             zsys_info ("spool: %s %s: %s", name,
                        taken == OUTBOX_QUEUED ? "queued" : "already queued",
                        line);
+            //  What was read differently from the file (a warning per
+            //  line, English then Vietnamese).
+            for (char *w = warn; *w;) {
+                size_t n = strcspn (w, "\n");
+                zsys_warning ("spool: %s: warning: %.*s", name, (int)n, w);
+                w += n + (w [n] == '\n');
+            }
             free (s_move (path, done, name));
         }
         count++;

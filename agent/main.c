@@ -4,6 +4,7 @@
 #include "agent_sender.h"
 #include "gom_config.h"
 #include "gom_csv.h"
+#include "gom_xlsx.h"
 #include "gom_form.h"
 #include "gom_report.h"
 #include "gom_keys.h"
@@ -24,13 +25,13 @@ static const char *s_usage =
     "  list    --config DIR/agent.cfg [--json]\n"
     "  check   --form FORM.json REPORT...  (check reports offline)\n"
     "  template --config DIR/agent.cfg --form F --period P [--unit U]\n"
-    "           [--revision N] [--out FILE.csv]\n"
+    "           [--revision N] [--out FILE.csv | --xlsx FILE.xlsx]\n"
     "  version\n"
     "See docs/cli.md.\n";
 
 typedef struct {
     const char *dir, *config, *hub, *hub_key, *units, *form;
-    const char *period, *out, *revision;
+    const char *period, *out, *revision, *xlsx;
     bool json;
     bool revise;     //  submit: make it the next revision
     int first_file;  //  index in argv of the first FILE
@@ -53,6 +54,7 @@ s_parse (int argc, char **argv, args_t *a, bool files)
                                      { "period", required_argument, 0, 'p' },
                                      { "out", required_argument, 0, 'o' },
                                      { "revision", required_argument, 0, 'r' },
+                                     { "xlsx", required_argument, 0, 'x' },
                                      { 0, 0, 0, 0 } };
     int c;
     optind = 1;
@@ -69,6 +71,7 @@ s_parse (int argc, char **argv, args_t *a, bool files)
             case 'p': a->period = optarg; break;
             case 'o': a->out = optarg; break;
             case 'r': a->revision = optarg; break;
+            case 'x': a->xlsx = optarg; break;
             default: return -1;
         }
     }
@@ -221,18 +224,25 @@ s_submit (args_t *a, int argc, char **argv)
         goto done;
     }
     for (int i = a->first_file; i < argc; i++) {
-        char line [4096];
+        char line [4096], warn [2048];
         outbox_take_t taken = agent_outbox_take_file (
             box, argv [i], opt.units, opt.max_report_bytes, opt.forms_dir,
-            a->revise, line, sizeof line);
-        if (taken == OUTBOX_QUEUED)
-            printf ("queued: %s %s\n", argv [i], line);
-        else if (taken == OUTBOX_SAME)
-            printf ("already queued: %s %s\n", argv [i], line);
-        else {
+            a->revise, line, sizeof line, warn, sizeof warn);
+        if (taken == OUTBOX_REFUSED) {
             fflush (stdout);
             fprintf (stderr, "gom-agent: %s: %s\n", argv [i], line);
             rc = 1;
+            continue;
+        }
+        printf ("%s: %s %s\n",
+                taken == OUTBOX_QUEUED ? "queued" : "already queued", argv [i],
+                line);
+        //  What was read differently from the file, under its line: a
+        //  warning per line (English, then Vietnamese).
+        for (char *w = warn; *w;) {
+            size_t n = strcspn (w, "\n");
+            printf ("warning: %s: %.*s\n", argv [i], (int)n, w);
+            w += n + (w [n] == '\n');
         }
     }
     fflush (stdout);
@@ -365,6 +375,13 @@ s_template (args_t *a)
         rc = s_fail ("--unit %s is not a unit code", unit);
     else if (revision < 1 || revision > 1000000)
         rc = s_fail ("--revision must be a whole number from 1");
+    else if (a->xlsx && a->out)
+        rc = s_fail ("give --out FILE.csv or --xlsx FILE.xlsx, not both");
+    else if (a->xlsx) {
+        if (gom_xlsx_template (form, a->period, unit, (uint32_t)revision,
+                               a->xlsx, err, sizeof err) != 0)
+            rc = s_fail ("%s", err);
+    }
     else if (!(out = a->out ? fopen (a->out, "wb") : stdout))
         rc = s_fail ("%s: %s", a->out, strerror (errno));
     else if (gom_csv_template (form, a->period, unit, (uint32_t)revision,
@@ -372,9 +389,9 @@ s_template (args_t *a)
         rc = s_fail ("%s: %s", a->out ? a->out : "stdout", strerror (errno));
     if (out && out != stdout && fclose (out) != 0 && rc == 0)
         rc = s_fail ("%s: %s", a->out, strerror (errno));
-    if (rc == 0 && a->out)
+    if (rc == 0 && (a->out || a->xlsx))
         fprintf (stderr, "template for %s %s, unit %s, written to %s\n",
-                 a->form, a->period, unit, a->out);
+                 a->form, a->period, unit, a->xlsx ? a->xlsx : a->out);
     gom_form_destroy (&form);
     agent_options_free (&opt);
     gom_config_destroy (&cfg);

@@ -7,6 +7,7 @@
 #include <csv.h>
 #include <czmq.h>
 #include <errno.h>
+#include <iconv.h>
 #include <stdarg.h>
 
 //  --- Writing --------------------------------------------------------------
@@ -132,6 +133,12 @@ typedef struct {
     char *columns [MAX_FIELDS];  //  column codes of the current section
     size_t n_columns;
     size_t cap_cells, cap_texts;
+    //  A workbook's lines (gom_lines_t): how to name the current line
+    //  ("sheet S, row 14") and each of its fields ("S!D14"), and where
+    //  each cell code was found (code -> field's name), if wanted.
+    const char *where;
+    const char *const *places;
+    zhashx_t *by_code;
 } reader_t;
 
 static void
@@ -145,7 +152,27 @@ s_fail (reader_t *r, const char *fmt, ...)
     va_start (ap, fmt);
     vsnprintf (msg, sizeof msg, fmt, ap);
     va_end (ap);
-    snprintf (r->err, r->errlen, "line %zu: %s", r->line, msg);
+    if (r->where)
+        snprintf (r->err, r->errlen, "%s: %s", r->where, msg);
+    else
+        snprintf (r->err, r->errlen, "line %zu: %s", r->line, msg);
+}
+
+//  As s_fail, about field i of the line: named by its place when the line
+//  has places (a workbook's cell address), else by the line.
+static void
+s_fail_at (reader_t *r, size_t i, const char *fmt, ...)
+{
+    char msg [400];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (msg, sizeof msg, fmt, ap);
+    va_end (ap);
+    const char *where = r->where;
+    if (r->places && r->places [i])
+        r->where = r->places [i];
+    s_fail (r, "%s", msg);
+    r->where = where;
 }
 
 static void
@@ -197,12 +224,14 @@ s_whole (const char *text, int64_t *value)
 }
 
 static void
-s_add_cell (reader_t *r, const char *code, int64_t value)
+s_add_cell (reader_t *r, size_t field, const char *code, int64_t value)
 {
     Gom__Report *rep = r->report;
     for (size_t i = 0; i < rep->n_cells; i++)
         if (strcmp (rep->cells [i]->code, code) == 0)
-            return s_fail (r, "cell %s is given twice", code);
+            return s_fail_at (r, field, "cell %s is given twice", code);
+    if (r->by_code && r->places && r->places [field])
+        zhashx_update (r->by_code, code, strdup (r->places [field]));
     if (rep->n_cells == r->cap_cells) {
         r->cap_cells = r->cap_cells ? 2 * r->cap_cells : 64;
         rep->cells = realloc (rep->cells, r->cap_cells * sizeof (Gom__Cell *));
@@ -309,10 +338,10 @@ s_on_record (int c, void *arg)
             if (!*v || strcmp (v, "x") == 0)
                 continue;  //  not reported, or no box here
             if (i - 3 >= r->n_columns) {
-                s_fail (r,
-                        "row %s: a figure in column %zu, past the "
-                        "section's columns",
-                        f [0], i + 1);
+                s_fail_at (r, i,
+                           "row %s: a figure in column %zu, past the "
+                           "section's columns",
+                           f [0], i + 1);
                 break;
             }
             char code [2 * GOM_CODE_MAX + 2];
@@ -324,15 +353,17 @@ s_on_record (int c, void *arg)
             size_t label_len = strlen (label);
             if (label_len > 60) {
                 label_len = 60;
-                while (label_len && ((unsigned char)label [label_len] & 0xC0) ==
-                                        0x80)
+                while (label_len &&
+                       ((unsigned char)label [label_len] & 0xC0) == 0x80)
                     label_len--;
             }
             if (!s_whole (v, &value))
-                s_fail (r, "cell %s (%.*s): \"%.40s\" is not a whole number",
-                        code, (int)label_len, label, v);
+                s_fail_at (r, i,
+                           "ô %s (%.*s): \"%.40s\" không phải số nguyên / "
+                           "cell %s: \"%.40s\" is not a whole number",
+                           code, (int)label_len, label, v, code, v);
             else
-                s_add_cell (r, code, value);
+                s_add_cell (r, i, code, value);
         }
     }
 done:
@@ -355,12 +386,349 @@ s_text_cmp (const void *a, const void *b)
                    (*(Gom__Text *const *)b)->code);
 }
 
+//  The end of a reading: the #gom line's facts, cells and texts in code
+//  order, the report's own checks. Frees what the reader holds; the report
+//  or NULL (with the reader's err).
+static Gom__Report *
+s_finish (reader_t *r)
+{
+    Gom__Report *rep = r->report;
+    for (size_t i = 0; i < r->n_columns; i++)
+        free (r->columns [i]);
+    r->n_columns = 0;
+    if (!r->failed && !r->have_meta)
+        s_fail (r, "not a gom template: no #gom line (make one with "
+                   "gom-agent template)");
+    if (!r->failed &&
+        (!*rep->form || !*rep->period || !*rep->unit || !rep->revision))
+        s_fail (r, "the #gom line lacks form, period, unit or revision");
+    if (!r->failed) {
+        if (rep->n_cells)
+            qsort (rep->cells, rep->n_cells, sizeof (Gom__Cell *), s_cell_cmp);
+        if (rep->n_texts)
+            qsort (rep->texts, rep->n_texts, sizeof (Gom__Text *), s_text_cmp);
+        if (gom_report_check (rep, r->err, r->errlen) != 0)
+            r->failed = true;
+    }
+    if (r->failed)
+        gom_report_free (&rep);
+    return rep;
+}
+
+//  --- Encodings ------------------------------------------------------------
+
+//  How to save a spreadsheet as CSV UTF-8, for the messages below.
+#define SAVE_AS_UTF8_EN                                                        \
+    "save it as \"CSV UTF-8\": in Excel, File > Save As > CSV UTF-8 "          \
+    "(Comma delimited) (*.csv); in LibreOffice, File > Save As, file type "    \
+    "Text CSV, tick Edit filter settings, Character set Unicode (UTF-8)"
+#define SAVE_AS_UTF8_VI                                                          \
+    "lưu lại dạng \"CSV UTF-8\": trong Excel, Tệp (File) > Lưu như "    \
+    "(Save As) > CSV UTF-8 (Comma delimited) (*.csv); trong LibreOffice, "       \
+    "File > Save As, kiểu tệp Text CSV, đánh dấu Edit filter settings, " \
+    "Character set chọn Unicode (UTF-8)"
+
+//  Scans s as UTF-8 (RFC 3629: no overlong forms, surrogates or values
+//  past U+10FFFF): the offset of the first byte that is not part of a
+//  valid sequence (len if none), and how many valid multi-byte sequences
+//  and how many bad bytes there are.
+static size_t
+s_utf8_scan (const unsigned char *s, size_t len, size_t *good, size_t *bad)
+{
+    size_t first = len;
+    *good = *bad = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s [i];
+        size_t need = c < 0x80                ? 0
+                      : c >= 0xC2 && c < 0xE0 ? 1
+                      : c >= 0xE0 && c < 0xF0 ? 2
+                      : c >= 0xF0 && c < 0xF5 ? 3
+                                              : SIZE_MAX;
+        bool ok = need != SIZE_MAX && i + need < len;
+        uint32_t cp = need == 1 ? c & 0x1F : need == 2 ? c & 0x0F : c & 0x07;
+        for (size_t k = 1; ok && k <= need; k++) {
+            ok = (s [i + k] & 0xC0) == 0x80;
+            cp = (cp << 6) | (s [i + k] & 0x3F);
+        }
+        if (ok && need &&
+            ((need == 2 && cp < 0x800) ||
+             (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+             (cp >= 0xD800 && cp <= 0xDFFF)))
+            ok = false;
+        if (!ok) {
+            if (first == len)
+                first = i;
+            (*bad)++;
+            i++;
+        }
+        else {
+            *good += need ? 1 : 0;
+            i += need + 1;
+        }
+    }
+    return first;
+}
+
+static void
+s_count_field (void *data, size_t len, void *arg)
+{
+    (void)data, (void)len, (void)arg;
+}
+
+static void
+s_count_record (int c, void *arg)
+{
+    (void)c;
+    (*(size_t *)arg)++;
+}
+
+//  The line (spreadsheet row, as the reader counts them: a quoted field
+//  with newlines in it is one row) that the byte at offset is on.
+static size_t
+s_row_of (const char *data, size_t offset)
+{
+    struct csv_parser parser;
+    size_t rows = 0;
+    csv_init (&parser, 0);
+    csv_parse (&parser, data, offset, s_count_field, s_count_record, &rows);
+    csv_free (&parser);
+    return rows + 1;
+}
+
+//  Whether decoded text (valid UTF-8) holds a letter only Vietnamese
+//  writes (ă, đ, ĩ, ũ, ơ, ư and the letters with tone marks of
+//  U+1EA0..U+1EF9, either case), and whether a tone mark stands alone
+//  (U+0300, U+0301, U+0303, U+0309, U+0323 that did not compose with the
+//  letter before it).
+static void
+s_vietnamese (const char *text, size_t len, size_t *letters, size_t *marks)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    *letters = *marks = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = s [i];
+        size_t n = cp < 0x80 ? 1 : cp < 0xE0 ? 2 : cp < 0xF0 ? 3 : 4;
+        if (i + n > len)
+            break;
+        if (n > 1) {
+            cp &= n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07;
+            for (size_t k = 1; k < n; k++)
+                cp = (cp << 6) | (s [i + k] & 0x3F);
+        }
+        if ((cp >= 0x1EA0 && cp <= 0x1EF9) || cp == 0x102 || cp == 0x103 ||
+            cp == 0x110 || cp == 0x111 || cp == 0x128 || cp == 0x129 ||
+            cp == 0x168 || cp == 0x169 || cp == 0x1A0 || cp == 0x1A1 ||
+            cp == 0x1AF || cp == 0x1B0)
+            (*letters)++;
+        else if (cp == 0x300 || cp == 0x301 || cp == 0x303 || cp == 0x309 ||
+                 cp == 0x323)
+            (*marks)++;
+        i += n;
+    }
+}
+
+//  data as Windows-1258 turned into UTF-8 by glibc's iconv, which composes
+//  a letter and the tone mark after it into one character (NFC, as
+//  Vietnamese is typed in UTF-8). NULL with why (naming the byte, at its
+//  offset in the file: base + its offset in data) when it is not plausibly
+//  Vietnamese text in Windows-1258: a byte Windows-1258 does not define, a
+//  control character other than tab, CR and LF, a tone mark that goes with
+//  no letter, or not one letter only Vietnamese writes.
+static char *
+s_from_cp1258 (const char *data, size_t len, size_t base, size_t *outlen,
+               char *why, size_t whylen)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)data [i];
+        if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7F) {
+            snprintf (why, whylen,
+                      "control character 0x%02X at byte offset %zu", c,
+                      base + i);
+            return NULL;
+        }
+    }
+    iconv_t cd = iconv_open ("UTF-8", "WINDOWS-1258");
+    if (cd == (iconv_t)-1) {
+        snprintf (why, whylen, "no Windows-1258 converter here: %s",
+                  strerror (errno));
+        return NULL;
+    }
+    //  A byte becomes at most 3 bytes of UTF-8 (composing only shortens).
+    size_t cap = 3 * len + 16;
+    char *out = malloc (cap);
+    char *in = (char *)data, *o = out;
+    size_t inleft = len, outleft = cap;
+    size_t rc = iconv (cd, &in, &inleft, &o, &outleft);
+    if (rc != (size_t)-1)
+        rc = iconv (cd, NULL, NULL, &o, &outleft);  //  the last letter held
+    int e = rc == (size_t)-1 ? errno : 0;
+    iconv_close (cd);
+    if (e) {
+        if (e == EILSEQ)
+            snprintf (why, whylen,
+                      "byte 0x%02X at byte offset %zu is not a Windows-1258 "
+                      "character",
+                      inleft ? (unsigned char)*in : 0, base + len - inleft);
+        else
+            snprintf (why, whylen, "iconv: %s", strerror (e));
+        free (out);
+        return NULL;
+    }
+    *outlen = (size_t)(o - out);
+    size_t letters, marks;
+    s_vietnamese (out, *outlen, &letters, &marks);
+    if (marks || !letters) {
+        snprintf (why, whylen, "%s",
+                  marks ? "a tone mark that goes with no letter"
+                        : "not one Vietnamese letter (ă, đ, ơ, ư, ệ...)");
+        free (out);
+        return NULL;
+    }
+    return out;
+}
+
+static void
+s_note (char *warn, size_t warnlen, const char *text)
+{
+    size_t used = warn ? strlen (warn) : 0;
+    if (warn && used < warnlen)
+        snprintf (warn + used, warnlen - used, "%s%s", used ? "\n" : "", text);
+}
+
+//  data (the file, its UTF-8 byte-order mark skipped) as UTF-8 text: data
+//  itself when it is UTF-8, else a new buffer read as Windows-1258 with a
+//  note in warn; NULL with err when it is neither. A file that is not
+//  UTF-8 and does not start with #gom is no template at all, and said so.
+static char *
+s_as_utf8 (char *data, size_t len, size_t skipped, size_t *outlen, char *warn,
+           size_t warnlen, char *err, size_t errlen)
+{
+    const unsigned char *u = (const unsigned char *)data;
+    size_t good, bad;
+    size_t first = s_utf8_scan (u, len, &good, &bad);
+    if (first == len) {
+        *outlen = len;
+        return data;
+    }
+    if (len >= 2 &&
+        ((u [0] == 0xFF && u [1] == 0xFE) || (u [0] == 0xFE && u [1] == 0xFF) ||
+         (len >= 4 && ((u [0] && !u [1] && u [2] && !u [3]) ||
+                       (!u [0] && u [1] && !u [2] && u [3]))))) {
+        snprintf (err, errlen,
+                  "line 1: the file is UTF-16 text (Excel's \"Unicode "
+                  "Text\"), not CSV; " SAVE_AS_UTF8_EN ".\n"
+                  "dòng 1: tệp là văn bản UTF-16 (\"Unicode Text\" của "
+                  "Excel), không phải CSV; hãy " SAVE_AS_UTF8_VI ".");
+        return NULL;
+    }
+    size_t i = 0;
+    while (i < len && strchr (" \t\r\n", data [i]))
+        i++;
+    if (i < len && data [i] == '"')
+        i++;
+    if (len - i < 4 || memcmp (data + i, "#gom", 4) != 0) {
+        snprintf (err, errlen,
+                  "line 1: not a gom template: the first line must start "
+                  "with #gom (make one with gom-agent template), and the "
+                  "file is not UTF-8 text either (byte 0x%02X at byte "
+                  "offset %zu).\n"
+                  "dòng 1: không phải mẫu biểu của gom: dòng đầu phải bắt đầu "
+                  "bằng #gom (tạo mẫu bằng gom-agent template), và tệp cũng "
+                  "không phải văn bản UTF-8 (byte 0x%02X ở vị trí %zu).",
+                  u [first], first + skipped, u [first], first + skipped);
+        return NULL;
+    }
+    char why [160] = "";
+    char *text = NULL;
+    //  Mostly UTF-8 with a few bad bytes is UTF-8 damaged (a character
+    //  pasted from elsewhere), not Windows-1258: read as Windows-1258, its
+    //  Vietnamese would be mojibake.
+    if (good >= bad)
+        snprintf (why, sizeof why,
+                  "the rest of the file is UTF-8: %zu bad byte%s", bad,
+                  bad == 1 ? "" : "s");
+    else
+        text = s_from_cp1258 (data, len, skipped, outlen, why, sizeof why);
+    if (text) {
+        s_note (warn, warnlen,
+                "the file is not UTF-8: read as Windows-1258 (Excel's \"CSV "
+                "(Comma delimited)\" on Vietnamese Windows); next "
+                "time, " SAVE_AS_UTF8_EN);
+        s_note (warn, warnlen,
+                "tệp không phải UTF-8: đã đọc theo bảng mã Windows-1258 "
+                "(\"CSV (Comma delimited)\" của Excel trên Windows tiếng "
+                "Việt); lần sau, hãy " SAVE_AS_UTF8_VI);
+        return text;
+    }
+    size_t row = s_row_of (data, first);
+    if (good >= bad)
+        snprintf (err, errlen,
+                  "line %zu: byte 0x%02X at byte offset %zu is not UTF-8 (%s; "
+                  "a character typed or pasted in another encoding?); fix "
+                  "it, or " SAVE_AS_UTF8_EN ".\n"
+                  "dòng %zu: byte 0x%02X ở vị trí %zu không phải UTF-8 (phần "
+                  "còn lại của tệp là UTF-8; một ký tự gõ hoặc dán từ bảng "
+                  "mã khác?); hãy sửa byte đó, hoặc " SAVE_AS_UTF8_VI ".",
+                  row, u [first], first + skipped, why, row, u [first],
+                  first + skipped);
+    else
+        snprintf (err, errlen,
+                  "line %zu: the file is neither UTF-8 (byte 0x%02X at byte "
+                  "offset %zu) nor Vietnamese text in Windows-1258 (%s); "
+                  "" SAVE_AS_UTF8_EN ".\n"
+                  "dòng %zu: tệp không phải UTF-8 (byte 0x%02X ở vị trí %zu), "
+                  "cũng không phải văn bản tiếng Việt mã Windows-1258; "
+                  "hãy " SAVE_AS_UTF8_VI ".",
+                  row, u [first], first + skipped, why, row, u [first],
+                  first + skipped);
+    return NULL;
+}
+
 Gom__Report *
 gom_csv_read (const char *path, char *err, size_t errlen)
 {
+    return gom_csv_read_noted (path, NULL, 0, err, errlen);
+}
+
+Gom__Report *
+gom_csv_read_noted (const char *path, char *warn, size_t warnlen, char *err,
+                    size_t errlen)
+{
+    if (warn && warnlen)
+        warn [0] = 0;
     FILE *file = fopen (path, "rb");
     if (!file) {
         snprintf (err, errlen, "%s", strerror (errno));
+        return NULL;
+    }
+    //  The whole file, to know its encoding before reading any field.
+    size_t max = 16 * 1048576, cap = 65536, len = 0;
+    char *data = malloc (cap + 1);
+    size_t got;
+    while ((got = fread (data + len, 1, cap - len, file)) > 0) {
+        len += got;
+        if (len == cap && cap <= max) {
+            cap = 2 * cap > max ? max + 1 : 2 * cap;
+            data = realloc (data, cap + 1);
+        }
+    }
+    int failed = ferror (file) ? errno : 0;
+    fclose (file);
+    if (failed || len > max) {
+        snprintf (err, errlen, "%s",
+                  failed ? strerror (failed)
+                         : "the file is larger than 16 MiB: not a report");
+        free (data);
+        return NULL;
+    }
+    //  The byte-order mark is not part of the first field: left in, it
+    //  would make a quoted "#gom" (as the template writes it) unreadable.
+    size_t skip = len >= 3 && !memcmp (data, "\xEF\xBB\xBF", 3) ? 3 : 0;
+    size_t text_len;
+    char *text = s_as_utf8 (data + skip, len - skip, skip, &text_len, warn,
+                            warnlen, err, errlen);
+    if (!text) {
+        free (data);
         return NULL;
     }
     Gom__Report *rep = calloc (1, sizeof *rep);
@@ -368,58 +736,68 @@ gom_csv_read (const char *path, char *err, size_t errlen)
     reader_t r = { .report = rep, .err = err, .errlen = errlen };
     struct csv_parser parser;
     csv_init (&parser, CSV_APPEND_NULL);
-    char buf [65536];
-    size_t len, total = 0;
-    bool first = true;
-    while (!r.failed && (len = fread (buf, 1, sizeof buf, file)) > 0) {
-        size_t skip = 0;
-        if (first) {
-            //  The byte-order mark is not part of the first field: left
-            //  in, it would make a quoted "#gom" (as the template writes
-            //  it) unreadable.
-            skip = len >= 3 && !memcmp (buf, "\xEF\xBB\xBF", 3) ? 3 : 0;
-            //  Excel saves with ";" where "," is the decimal mark; the
-            //  first field may be quoted.
-            const char *p = buf + skip;
-            size_t rest = len - skip;
-            if ((rest >= 5 && !memcmp (p, "#gom;", 5)) ||
-                (rest >= 7 && !memcmp (p, "\"#gom\";", 7)))
-                csv_set_delim (&parser, ';');
-            first = false;
-        }
-        total += len;
-        if (total > 16 * 1048576) {
-            s_fail (&r, "the file is larger than 16 MiB: not a report");
-            break;
-        }
-        if (csv_parse (&parser, buf + skip, len - skip, s_on_field,
-                       s_on_record, &r) != len - skip)
-            s_fail (&r, "not valid CSV: %s",
-                    csv_strerror (csv_error (&parser)));
-    }
+    //  Excel saves with ";" where "," is the decimal mark; the first field
+    //  may be quoted.
+    if ((text_len >= 5 && !memcmp (text, "#gom;", 5)) ||
+        (text_len >= 7 && !memcmp (text, "\"#gom\";", 7)))
+        csv_set_delim (&parser, ';');
+    if (csv_parse (&parser, text, text_len, s_on_field, s_on_record, &r) !=
+        text_len)
+        s_fail (&r, "not valid CSV: %s", csv_strerror (csv_error (&parser)));
+    if (text != data + skip)
+        free (text);
+    free (data);
     if (!r.failed)
         csv_fini (&parser, s_on_field, s_on_record, &r);
     for (size_t i = 0; i < r.n_fields && i < MAX_FIELDS; i++)
         free (r.fields [i]);
-    for (size_t i = 0; i < r.n_columns; i++)
-        free (r.columns [i]);
     csv_free (&parser);
-    fclose (file);
-    if (!r.failed && !r.have_meta)
-        s_fail (&r, "not a gom template: no #gom line (make one with "
-                    "gom-agent template)");
-    if (!r.failed &&
-        (!*rep->form || !*rep->period || !*rep->unit || !rep->revision))
-        s_fail (&r, "the #gom line lacks form, period, unit or revision");
-    if (!r.failed) {
-        if (rep->n_cells)
-            qsort (rep->cells, rep->n_cells, sizeof (Gom__Cell *), s_cell_cmp);
-        if (rep->n_texts)
-            qsort (rep->texts, rep->n_texts, sizeof (Gom__Text *), s_text_cmp);
-        if (gom_report_check (rep, err, errlen) != 0)
-            r.failed = true;
-    }
-    if (r.failed)
-        gom_report_free (&rep);
+    //  The end is shared with the lines of a workbook (gom_lines_end).
+    rep = s_finish (&r);
+    if (!rep && warn && warnlen)
+        warn [0] = 0;
     return rep;
+}
+
+//  --- Lines from elsewhere (a workbook's rows) ------------------------------
+
+struct _gom_lines_t {
+    reader_t r;
+};
+
+gom_lines_t *
+gom_lines_new (zhashx_t *places_by_code, char *err, size_t errlen)
+{
+    gom_lines_t *self = calloc (1, sizeof *self);
+    assert (self);
+    self->r.report = calloc (1, sizeof (Gom__Report));
+    gom__report__init (self->r.report);
+    self->r.err = err;
+    self->r.errlen = errlen;
+    self->r.by_code = places_by_code;
+    return self;
+}
+
+void
+gom_lines_add (gom_lines_t *self, const char *const *fields, size_t n,
+               const char *where, const char *const *places)
+{
+    reader_t *r = &self->r;
+    for (size_t i = 0; i < n; i++)
+        s_on_field ((void *)fields [i], strlen (fields [i]), r);
+    r->where = where;
+    r->places = places;
+    s_on_record (0, r);
+    r->where = NULL;
+    r->places = NULL;
+}
+
+Gom__Report *
+gom_lines_end (gom_lines_t **self_p)
+{
+    gom_lines_t *self = *self_p;
+    Gom__Report *report = s_finish (&self->r);
+    free (self);
+    *self_p = NULL;
+    return report;
 }

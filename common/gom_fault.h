@@ -19,4 +19,20 @@
 //  from one thread only.
 void gom_fault_point (const char *name);
 
+/*  I/O faults, after SQLite's own method of testing: with GOM_FAULT_IO set
+    to write:N or sync:N, the Nth write (or fsync) that sqlite makes once
+    the process has called gom_fault_io_arm fails with an I/O error, once;
+    the calls before and after it succeed. The store fault loop
+    (tests/integration/test_store_faults.py) runs N = 1, 2, 3 ... until a
+    run ends without the fault firing. */
+
+//  Registers, as sqlite's default, a VFS over the default one that counts
+//  (and fails) as GOM_FAULT_IO says; does nothing without it. Call before
+//  the first database is opened. 0, or -1 if the spec is not valid.
+int gom_fault_io_install (void);
+
+//  Starts counting (so that opening and setting up the databases is not
+//  what fails).
+void gom_fault_io_arm (void);
+
 #endif

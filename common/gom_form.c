@@ -101,6 +101,42 @@ s_fail (ctx_t *ctx, const char *where, const char *fmt, ...)
     snprintf (ctx->err, ctx->errlen, "%s: %s: %s", ctx->file, where, msg);
 }
 
+//  The first string anywhere in json that holds a control character other
+//  than tab, CR or LF (which XML 1.0 cannot carry), or NULL.
+static const char *
+s_control (json_t *json)
+{
+    const char *key, *found = NULL;
+    json_t *v;
+    size_t i;
+    if (json_is_string (json)) {
+        for (const char *p = json_string_value (json); *p; p++)
+            if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' &&
+                *p != '\r')
+                return json_string_value (json);
+    }
+    else if (json_is_object (json)) {
+        json_object_foreach (json, key, v)
+            if ((found = s_control (v)))
+                return found;
+    }
+    else if (json_is_array (json))
+        json_array_foreach (json, i, v)
+            if ((found = s_control (v)))
+                return found;
+    return NULL;
+}
+
+//  True if s is n digits.
+static bool
+s_digits (const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s [i] < '0' || s [i] > '9')
+            return false;
+    return true;
+}
+
 static const char *
 s_str (json_t *obj, const char *key)
 {
@@ -577,6 +613,9 @@ s_period (gom_form_t *self, ctx_t *ctx, json_t *root)
             int a, b;
             char tail;
             if (!json_is_string (p) || strlen (json_string_value (p)) != 9 ||
+                !s_digits (json_string_value (p), 4) ||
+                json_string_value (p) [4] != '-' ||
+                !s_digits (json_string_value (p) + 5, 4) ||
                 sscanf (json_string_value (p), "%4d-%4d%c", &a, &b, &tail) !=
                     2 ||
                 a > b)
@@ -739,8 +778,17 @@ s_build (json_t *root, const char *path, char *err, size_t errlen)
     gom_form_t *self = calloc (1, sizeof *self);
     assert (self);
     self->cell_index = zhashx_new ();
+    const char *bad = NULL;
     if (!json_is_object (root)) {
         s_fail (&ctx, "top", "a form file holds one JSON object");
+        goto done;
+    }
+    if ((bad = s_control (root))) {
+        //  Labels go into workbooks (XML) and onto screens and paper.
+        s_fail (&ctx, "text",
+                "\"%.60s\" holds a control character (only tab and line "
+                "breaks may be in a label)",
+                bad);
         goto done;
     }
     const char *code = s_code (&ctx, root, "form", "form");
@@ -923,6 +971,13 @@ gom_form_cell_label (gom_form_t *self, size_t i)
 {
     assert (i < self->n_cells);
     return self->cells [i].label;
+}
+
+int64_t
+gom_form_cell_min (gom_form_t *self, size_t i)
+{
+    assert (i < self->n_cells);
+    return self->cells [i].min;
 }
 
 size_t

@@ -50,6 +50,8 @@ size_t gom_form_text_count (gom_form_t *self);
 //  The i-th cell (0 <= i < cell count), in the form's order.
 const char *gom_form_cell_code (gom_form_t *self, size_t i);
 const char *gom_form_cell_label (gom_form_t *self, size_t i);
+//  The least value the i-th cell may take (0 unless the form says).
+int64_t gom_form_cell_min (gom_form_t *self, size_t i);
 //  Index of a cell code, or SIZE_MAX.
 size_t gom_form_cell_index (gom_form_t *self, const char *code);
 

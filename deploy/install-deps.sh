@@ -5,8 +5,11 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
       libsqlite3-dev sqlite3 libjansson-dev libcsv-dev libxlsxwriter-dev
-      libmicrohttpd-dev libsodium-dev libsystemd-dev python3 iproute2
-      iptables clang-format dpkg-dev)
+      libmicrohttpd-dev libsodium-dev libsystemd-dev libzip-dev libxml2-dev
+      python3 iproute2
+      iptables clang-format dpkg-dev
+      clang libclang-rt-14-dev
+      libreoffice-calc-nogui valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -112,7 +112,7 @@ class Spreadsheet(test_forms.FormsMixin, gomtest.GomTestCase):
         self.assertEqual(cp.returncode, 1)
         with open(tpl, encoding='utf-8-sig') as f:
             line = 1 + [r[0] for r in csv.reader(f)].index('TC2')
-        self.assertIn('line %d: cell TC2.so' % line, cp.stderr)
+        self.assertIn('line %d: ô TC2.so' % line, cp.stderr)
         self.assertIn('"3,5" is not a whole number', cp.stderr)
 
         # Against the form's rules (women > total), as revision 2.

@@ -92,7 +92,7 @@ class CsvFixtures(gomtest.GomTestCase):
             'bad-unit.csv': ['bad-unit.csv: unit 79999 is not one of this '
                              "agent's units"],
             'bad-letters.csv': [
-                'bad-letters.csv: line %d: cell TT3.nam (Số lãnh đạo' % row,
+                'bad-letters.csv: line %d: ô TT3.nam (Số lãnh đạo' % row,
                 '"12a" is not a whole number'],
         }
         for name, parts in sorted(bad.items()):

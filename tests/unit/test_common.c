@@ -208,7 +208,8 @@ test_csv (void)
           "line 3: 68 fields: at most 64" },
         { "#gom,form,F,period,2026,unit,U,revision,1\n#columns,,,a\n"
           "R,,x,1.5\n",
-          "line 3: cell R.a (x): \"1.5\" is not a whole number" },
+          "line 3: ô R.a (x): \"1.5\" không phải số nguyên / cell R.a: "
+          "\"1.5\" is not a whole number" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         err [0] = 0;
@@ -234,6 +235,109 @@ test_csv (void)
     }
     else
         fprintf (stderr, "%s\n", err);
+    gom_report_free (&r);
+}
+
+//  CSV in other encodings than UTF-8 (gom_csv_read_noted).
+static void
+test_csv_encodings (void)
+{
+    char err [2048], warn [2048];
+    const char *head = "#gom;form;F;period;2026;unit;U;revision;1\r\n"
+                       "#text;t;;";
+    //  Windows-1258 as Excel writes it on Vietnamese Windows: precomposed
+    //  where the code page has the letter (0xD0 Đ, 0xFD ư, 0xE2 â), else the
+    //  letter and a combining tone mark (0xCC grave, 0xEC acute, 0xDE tilde,
+    //  0xD2 hook, 0xF2 dot below). glibc's iconv composes them (NFC).
+    struct {
+        const char *cp1258, *utf8;
+    } good [] = {
+        { "Vi\xEA\xF2t Nam", "Việt Nam" },
+        { "\xD0\xFD\xF5\xCCng", "Đường" },
+        { "a\xDE u\xD2 y\xEC \xE2\xEC o\xCC", "ã ủ ý ấ ò" },
+        { "\x93"
+          "Bi\xCCnh \xF0\xE3\xF2ng\x94 \x96 5\xFE\x85",
+          "“Bình đặng” – 5₫…" },
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good [0]; i++) {
+        char text [300];
+        snprintf (text, sizeof text, "%s%s\r\n", head, good [i].cp1258);
+        Gom__Report *r = gom_csv_read_noted (s_file ("w.csv", text), warn,
+                                             sizeof warn, err, sizeof err);
+        CHECK (r && r->n_texts == 1);
+        if (r && r->n_texts == 1) {
+            if (strcmp (r->texts [0]->text, good [i].utf8) != 0)
+                fprintf (stderr, "cp1258 case %zu: got \"%s\"\n", i,
+                         r->texts [0]->text);
+            CHECK (strcmp (r->texts [0]->text, good [i].utf8) == 0);
+        }
+        else
+            fprintf (stderr, "cp1258 case %zu: %s\n", i, err);
+        CHECK (strstr (warn, "read as Windows-1258") != NULL);
+        CHECK (strstr (warn, "CSV UTF-8 (Comma delimited)") != NULL);
+        CHECK (strstr (warn, "đã đọc theo bảng mã Windows-1258") != NULL);
+        gom_report_free (&r);
+    }
+    //  UTF-8 is read as it is, with no warning.
+    char text [300];
+    snprintf (text, sizeof text, "\xEF\xBB\xBF%sViệt Nam\r\n", head);
+    Gom__Report *r = gom_csv_read_noted (s_file ("u.csv", text), warn,
+                                         sizeof warn, err, sizeof err);
+    CHECK (r && r->n_texts == 1 &&
+           strcmp (r->texts [0]->text, "Việt Nam") == 0 && warn [0] == 0);
+    gom_report_free (&r);
+
+    struct {
+        const char *text, *expect;
+    } bad [] = {
+        //  UTF-8 with one Latin-1 byte: line and byte offset (from the
+        //  start of the file) named.
+        { "#gom;form;F;period;2026;unit;U;revision;1\r\n#text;t;;Việt "
+          "Nam, caf\xE9\r\n",
+          "line 2: byte 0xE9 at byte offset 67 is not UTF-8 (the rest of the "
+          "file is UTF-8: 1 bad byte" },
+        //  A byte Windows-1258 does not define.
+        { "#gom;form;F;period;2026;unit;U;revision;1\r\n#text;t;;Vi\xEA\xF2t "
+          "\x81\r\n",
+          "byte 0x81 at byte offset 58 is not a Windows-1258 character" },
+        //  A tone mark after a letter that takes none.
+        { "#gom;form;F;period;2026;unit;U;revision;1\r\n#text;t;;\xF0q\xEC\r\n",
+          "a tone mark that goes with no letter" },
+        //  A control character.
+        { "#gom;form;F;period;2026;unit;U;revision;1\r\n#text;t;;\xF0\x01\r\n",
+          "control character 0x01 at byte offset 53" },
+        //  Latin-1, no letter only Vietnamese writes.
+        { "#gom;form;F;period;2026;unit;U;revision;1\r\n#text;t;;caf\xE9\r\n",
+          "line 2: the file is neither UTF-8 (byte 0xE9 at byte offset 55) "
+          "nor Vietnamese text in Windows-1258 (not one Vietnamese letter" },
+        //  Not UTF-8 and not a template at all.
+        { "\xE9t\xE9\r\n", "line 1: not a gom template" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        err [0] = 0;
+        r = gom_csv_read_noted (s_file ("b.csv", bad [i].text), warn,
+                                sizeof warn, err, sizeof err);
+        CHECK (r == NULL && warn [0] == 0);
+        if (!strstr (err, bad [i].expect))
+            fprintf (stderr, "encoding case %zu: got \"%s\", want \"%s\"\n", i,
+                     err, bad [i].expect);
+        CHECK (strstr (err, bad [i].expect) != NULL);
+        if (i < 5)
+            CHECK (strstr (err, "File > Save As > CSV UTF-8 (Comma delimited) "
+                                "(*.csv)") &&
+                   strstr (err, "Character set Unicode (UTF-8)") &&
+                   strstr (err, "\ndòng "));
+        gom_report_free (&r);
+    }
+    //  UTF-16 (Excel's "Unicode Text"), with its byte-order mark.
+    const char utf16 [] = "\xFF\xFE#\0g\0o\0m\0\t\0";
+    char path [256];
+    snprintf (path, sizeof path, "%s/w16.csv", s_dir);
+    FILE *f = fopen (path, "wb");
+    fwrite (utf16, 1, sizeof utf16 - 1, f);
+    fclose (f);
+    r = gom_csv_read_noted (path, warn, sizeof warn, err, sizeof err);
+    CHECK (r == NULL && strstr (err, "line 1: the file is UTF-16 text"));
     gom_report_free (&r);
 }
 
@@ -265,6 +369,7 @@ main (void)
     test_wire ();
     test_report_json ();
     test_csv ();
+    test_csv_encodings ();
     char cmd [300];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     if (system (cmd) != 0)
