@@ -40,7 +40,8 @@ typedef struct {
     int64_t max_cells_per_report;  //  more: permanent "too-large"
     int64_t max_text_bytes_per_report;  //  all texts together, bytes
     int64_t max_reports_per_minute;     //  per key; more: transient "rate"
-    int64_t max_connections;  //  open connections; more: refused at ZAP
+    int64_t max_connections;   //  open connections; more: refused at ZAP
+    int64_t revoked_retry_ms;  //  a revoked key's agent waits this long
 } hub_options_t;
 
 //  A token bucket per authenticated key (in memory only): it holds up to
@@ -461,6 +462,10 @@ s_store_batch (hub_t *self)
             hub_result_t res = it->result;
             s_nack (it, rid, res.permanent, res.code, res.reason);
             it->body.nack.use_revision = res.use_revision;
+            //  A revoked key's agent waits before it tries again.
+            if (strcmp (res.code, "revoked") == 0)
+                it->body.nack.retry_after_ms =
+                    (uint32_t)self->opt.revoked_retry_ms;
             self->nacks++;
             if (res.permanent) {
                 char fp [16];
@@ -631,7 +636,9 @@ s_read_options (gom_config_t *cfg, hub_options_t *o, char *err, size_t len)
         gom_config_int (cfg, "max_reports_per_minute", 600, 0, 1000000,
                         &o->max_reports_per_minute, err, len) ||
         gom_config_int (cfg, "max_connections", 2000, 0, 1000000,
-                        &o->max_connections, err, len))
+                        &o->max_connections, err, len) ||
+        gom_config_int (cfg, "revoked_retry_ms", 300000, 1000, 86400000,
+                        &o->revoked_retry_ms, err, len))
         return -1;
     return 0;
 }
@@ -685,6 +692,8 @@ hub_server_run (gom_config_t *cfg)
         zsys_warning ("catalog: no form pack: reports are not checked "
                       "against forms");
     bool fresh = access (self->db_path, F_OK) != 0;
+    if (gom_fault_io_install () != 0)
+        goto done;
     self->store =
         hub_store_open (self->db_path, self->keys_path, true, err, sizeof err);
     if (!self->store) {
@@ -768,6 +777,7 @@ hub_server_run (gom_config_t *cfg)
     assert (self->items);
     bool stop = false;
     self->last_log_ms = gom_mono_ms ();
+    gom_fault_io_arm ();
     gom_notify_ready ();
     while (!stop) {
         gom_notify_watchdog ();

@@ -394,6 +394,30 @@ s_report (hub_store_t *self, const char *key, const Gom__Report *r,
         s_storage_failed (self, res, "authorization lookup");
         return;
     }
+    if (rc == SQLITE_DONE) {
+        //  A key revoked while its agent is connected: what it sends waits
+        //  at the agent (a transient NACK), so that re-enrolling the key
+        //  (a revocation by mistake, a key moved) lets it all through
+        //  without a person resubmitting anything.
+        st = self->admitted;
+        sqlite3_reset (st);
+        sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
+        int admitted = sqlite3_step (st);
+        sqlite3_reset (st);
+        if (admitted == SQLITE_DONE) {
+            s_nack (res, false, "revoked",
+                    "this agent's key is revoked at the hub (gom-hub "
+                    "revoke): the report stays queued at the agent and is "
+                    "sent when the key is enrolled again");
+            self->pending_nacks++;
+            char fp [16];
+            gom_key_fingerprint (key, fp, sizeof fp);
+            zsys_warning ("store: report for unit %s from revoked key %s "
+                          "held back (transient NACK)",
+                          r->unit, fp);
+            return;
+        }
+    }
     if (rc != SQLITE_ROW) {
         char reason [200];
         snprintf (reason, sizeof reason,

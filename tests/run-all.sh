@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README and CI run it: installs what is
-# missing, builds with AddressSanitizer and UndefinedBehaviorSanitizer,
-# checks the formatting, and runs every unit and integration test (ctest).
+# missing, checks the formatting, and runs every unit and integration test
+# (ctest) twice: on a build with AddressSanitizer and
+# UndefinedBehaviorSanitizer, then on the plain build users run (where the
+# valgrind test runs; it skips itself under the sanitizers); then the
+# libFuzzer targets, briefly.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -9,11 +12,15 @@ bash deploy/install-deps.sh
 # The dashboard's browser tests: Debian's chromium and playwright-core.
 bash tests/e2e/setup.sh
 build=${GOM_TEST_BUILD:-build-test}
+plain=${GOM_TEST_PLAIN_BUILD:-build-test-plain}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DGOM_SANITIZE=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
+cmake -S . -B "$plain" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOM_SANITIZE=OFF \
+  >/dev/null
+cmake --build "$plain" -j"$(nproc)"
 # Formatting: every C file as .clang-format says.
 unformatted=$(clang-format --dry-run -Werror common/*.[ch] hub/*.[ch] \
-  agent/*.[ch] tests/unit/*.[ch] tests/tools/*.c 2>&1 | grep -c 'warning:' || true)
+  agent/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.[ch] 2>&1 | grep -c 'warning:' || true)
 if [ "$unformatted" != "0" ]; then
   echo "run-all: $unformatted places not formatted; run: clang-format -i common/*.[ch] hub/*.[ch] agent/*.[ch] tests/unit/*.[ch]"
   exit 1
@@ -21,5 +28,10 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/tests/lsan.supp}
-cd "$build"
-ctest --output-on-failure --timeout 600 -j2 "$@"
+echo "run-all: the suite on the sanitizer build ($build)"
+(cd "$build" && ctest --output-on-failure --timeout 600 -j2 "$@")
+echo "run-all: the suite on the plain build ($plain)"
+(cd "$plain" && ctest --output-on-failure --timeout 600 -j2 "$@")
+# libFuzzer (tests/fuzz/README.md): every corpus replayed, then 15 s a
+# target; clang's own build in build-fuzz.
+bash tests/fuzz/run.sh
