@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <sys/stat.h>
 #include <jansson.h>
+#include <strings.h>
 
 static const char *s_usage =
     "usage: gom-agent COMMAND [OPTIONS]\n"
@@ -23,7 +24,8 @@ static const char *s_usage =
     "  submit  --config DIR/agent.cfg [--revise] FILE...\n"
     "  status  --config DIR/agent.cfg [--json]\n"
     "  list    --config DIR/agent.cfg [--json]\n"
-    "  check   --form FORM.json REPORT...  (check reports offline)\n"
+    "  check   --form FORM.json FILE...  (check reports offline: JSON,\n"
+    "          .csv or .xlsx)\n"
     "  template --config DIR/agent.cfg --form F --period P [--unit U]\n"
     "           [--revision N] [--out FILE.csv | --xlsx FILE.xlsx]\n"
     "  version\n"
@@ -324,7 +326,16 @@ s_check (args_t *a, int argc, char **argv)
         return s_fail ("%s", err);
     int rc = 0;
     for (int i = a->first_file; i < argc; i++) {
-        Gom__Report *r = gom_report_from_json (argv [i], err, sizeof err);
+        //  A filled-in template (.csv, .xlsx) or a JSON report, as submit
+        //  reads them.
+        size_t len = strlen (argv [i]);
+        bool csv = len > 4 && strcasecmp (argv [i] + len - 4, ".csv") == 0;
+        bool xlsx = len > 5 && strcasecmp (argv [i] + len - 5, ".xlsx") == 0;
+        gom_xlsx_places_t *places = NULL;
+        Gom__Report *r =
+            csv    ? gom_csv_read (argv [i], err, sizeof err)
+            : xlsx ? gom_xlsx_read (argv [i], &places, err, sizeof err)
+                   : gom_report_from_json (argv [i], err, sizeof err);
         if (!r) {
             fprintf (stderr, "gom-agent: %s: %s\n", argv [i], err);
             rc = 1;
@@ -332,6 +343,11 @@ s_check (args_t *a, int argc, char **argv)
         }
         size_t count = 0;
         char *problems = gom_form_check_report (form, r, &count);
+        if (problems && places) {
+            char *located = gom_xlsx_locate (places, problems);
+            free (problems);
+            problems = located;
+        }
         if (problems) {
             fprintf (stderr, "gom-agent: %s: %zu problems:\n%s", argv [i],
                      count, problems);
@@ -341,6 +357,7 @@ s_check (args_t *a, int argc, char **argv)
             printf ("ok: %s\n", argv [i]);
         free (problems);
         gom_report_free (&r);
+        gom_xlsx_places_destroy (&places);
     }
     gom_form_destroy (&form);
     return rc;

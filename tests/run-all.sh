@@ -8,7 +8,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-bash deploy/install-deps.sh
+bash deploy/install-deps.sh --tests
 # The dashboard's browser tests: Debian's chromium and playwright-core.
 bash tests/e2e/setup.sh
 build=${GOM_TEST_BUILD:-build-test}
@@ -32,6 +32,6 @@ echo "run-all: the suite on the sanitizer build ($build)"
 (cd "$build" && ctest --output-on-failure --timeout 600 -j2 "$@")
 echo "run-all: the suite on the plain build ($plain)"
 (cd "$plain" && ctest --output-on-failure --timeout 600 -j2 "$@")
-# libFuzzer (tests/fuzz/README.md): every corpus replayed, then 15 s a
+# libFuzzer (tests/fuzz/README.md): every corpus replayed, then 10 s a
 # target; clang's own build in build-fuzz.
-bash tests/fuzz/run.sh
+bash tests/fuzz/run.sh --seconds 10

@@ -359,6 +359,16 @@ class Xlsx(SeedFormsBase):
         with open(os.path.join(FIXTURES, 'expected.json'),
                   encoding='utf-8') as f:
             manifest = json.load(f)
+        # The offline check alone, against the form files.
+        for name, want in sorted(manifest.items()):
+            cp = subprocess.run(
+                [gomtest.AGENT_BIN, 'check', '--form',
+                 os.path.join(FORMS_DIR, want['form'] + '.json'),
+                 os.path.join(FIXTURES, name)], capture_output=True,
+                text=True, timeout=60)
+            self.assertEqual((cp.returncode, cp.stdout.strip()),
+                             (0, 'ok: ' + os.path.join(FIXTURES, name)),
+                             cp.stderr)
         hub, agents = self.start(units=COMMUNES[:2])
         n = {u: 0 for u in agents}
         for name, want in sorted(manifest.items()):
