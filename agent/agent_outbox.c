@@ -154,24 +154,50 @@ s_unit_padded (char **units, const char *unit)
     return n == 1 ? found : NULL;
 }
 
+Gom__Report *
+agent_read_report (const char *path, agent_file_t *kind_p,
+                   gom_xlsx_places_t **places_p, char *warn, size_t warnlen,
+                   char *err, size_t errlen)
+{
+    size_t plen = strlen (path);
+    bool csv = plen > 4 && strcasecmp (path + plen - 4, ".csv") == 0;
+    bool xlsx = plen > 5 && strcasecmp (path + plen - 5, ".xlsx") == 0;
+    if (kind_p)
+        *kind_p = csv    ? AGENT_FILE_CSV
+                  : xlsx ? AGENT_FILE_XLSX
+                         : AGENT_FILE_JSON;
+    *places_p = NULL;
+    if (warn && warnlen)
+        warn [0] = 0;
+    return csv    ? gom_csv_read_noted (path, warn, warnlen, err, errlen)
+           : xlsx ? gom_xlsx_read (path, places_p, err, errlen)
+                  : gom_report_from_json (path, err, errlen);
+}
+
+char *
+agent_check_report (gom_form_t *form, const Gom__Report *report,
+                    gom_xlsx_places_t *places, size_t *count)
+{
+    char *problems = gom_form_check_report (form, report, count);
+    if (problems && places) {
+        char *located = gom_xlsx_locate (places, problems);
+        free (problems);
+        problems = located;
+    }
+    return problems;
+}
+
 outbox_take_t
 agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
                         int64_t max_bytes, const char *forms_dir, bool revise,
                         char *line, size_t linelen, char *warn, size_t warnlen)
 {
     char err [2048];
-    if (warn && warnlen)
-        warn [0] = 0;
-    //  A .csv or .xlsx file is a filled-in template (gom-agent template);
-    //  anything else is read as JSON.
-    size_t plen = strlen (path);
-    bool csv = plen > 4 && strcasecmp (path + plen - 4, ".csv") == 0;
-    bool xlsx = plen > 5 && strcasecmp (path + plen - 5, ".xlsx") == 0;
-    gom_xlsx_places_t *places = NULL;
-    Gom__Report *r =
-        csv    ? gom_csv_read_noted (path, warn, warnlen, err, sizeof err)
-        : xlsx ? gom_xlsx_read (path, &places, err, sizeof err)
-               : gom_report_from_json (path, err, sizeof err);
+    agent_file_t kind;
+    gom_xlsx_places_t *places;
+    Gom__Report *r = agent_read_report (path, &kind, &places, warn, warnlen,
+                                        err, sizeof err);
+    bool csv = kind == AGENT_FILE_CSV, xlsx = kind == AGENT_FILE_XLSX;
     if (!r) {
         snprintf (line, linelen, "%s", err);
         return OUTBOX_REFUSED;
@@ -251,13 +277,8 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
     }
     if (form) {
         size_t count = 0;
-        char *problems = gom_form_check_report (form, r, &count);
+        char *problems = agent_check_report (form, r, places, &count);
         if (problems) {
-            if (places) {
-                char *located = gom_xlsx_locate (places, problems);
-                free (problems);
-                problems = located;
-            }
             size_t n = strlen (problems);
             if (n && problems [n - 1] == '\n')
                 problems [n - 1] = 0;

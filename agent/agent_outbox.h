@@ -12,6 +12,8 @@
 #define AGENT_OUTBOX_H
 
 #include "gom.pb-c.h"
+#include "gom_form.h"
+#include "gom_xlsx.h"
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -49,6 +51,21 @@ sqlite3 *agent_outbox_db (agent_outbox_t *self);
 //  unit that lost its leading zeros in a spreadsheet (412 for this
 //  agent's 00412, when exactly one of its units is that number), which is
 //  taken as that unit.
+//  A report file as submit, the spool folder and check read it: ".csv" and
+//  ".xlsx" are filled-in templates, anything else is JSON. *xlsx_p (if
+//  given) gets which; *places_p gets a workbook's cells' addresses (NULL
+//  for other files); warn as gom_csv_read_noted. NULL with err.
+typedef enum { AGENT_FILE_JSON, AGENT_FILE_CSV, AGENT_FILE_XLSX } agent_file_t;
+Gom__Report *agent_read_report (const char *path, agent_file_t *kind_p,
+                                gom_xlsx_places_t **places_p, char *warn,
+                                size_t warnlen, char *err, size_t errlen);
+
+//  The form's problems with report (gom_form_check_report), each about a
+//  workbook's cell prefixed with its address when places is given; NULL
+//  if it passes.
+char *agent_check_report (gom_form_t *form, const Gom__Report *report,
+                          gom_xlsx_places_t *places, size_t *count);
+
 outbox_take_t agent_outbox_take_file (agent_outbox_t *self, const char *path,
                                       char **units, int64_t max_bytes,
                                       const char *forms_dir, bool revise,

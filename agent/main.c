@@ -326,28 +326,16 @@ s_check (args_t *a, int argc, char **argv)
         return s_fail ("%s", err);
     int rc = 0;
     for (int i = a->first_file; i < argc; i++) {
-        //  A filled-in template (.csv, .xlsx) or a JSON report, as submit
-        //  reads them.
-        size_t len = strlen (argv [i]);
-        bool csv = len > 4 && strcasecmp (argv [i] + len - 4, ".csv") == 0;
-        bool xlsx = len > 5 && strcasecmp (argv [i] + len - 5, ".xlsx") == 0;
-        gom_xlsx_places_t *places = NULL;
-        Gom__Report *r =
-            csv    ? gom_csv_read (argv [i], err, sizeof err)
-            : xlsx ? gom_xlsx_read (argv [i], &places, err, sizeof err)
-                   : gom_report_from_json (argv [i], err, sizeof err);
+        gom_xlsx_places_t *places;
+        Gom__Report *r = agent_read_report (argv [i], NULL, &places, NULL, 0,
+                                            err, sizeof err);
         if (!r) {
             fprintf (stderr, "gom-agent: %s: %s\n", argv [i], err);
             rc = 1;
             continue;
         }
         size_t count = 0;
-        char *problems = gom_form_check_report (form, r, &count);
-        if (problems && places) {
-            char *located = gom_xlsx_locate (places, problems);
-            free (problems);
-            problems = located;
-        }
+        char *problems = agent_check_report (form, r, places, &count);
         if (problems) {
             fprintf (stderr, "gom-agent: %s: %zu problems:\n%s", argv [i],
                      count, problems);

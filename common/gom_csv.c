@@ -350,13 +350,7 @@ s_on_record (int c, void *arg)
             //  The row's label, cut to 60 bytes at a character boundary
             //  (never inside a UTF-8 sequence).
             const char *label = n > 2 ? f [2] : "";
-            size_t label_len = strlen (label);
-            if (label_len > 60) {
-                label_len = 60;
-                while (label_len &&
-                       ((unsigned char)label [label_len] & 0xC0) == 0x80)
-                    label_len--;
-            }
+            size_t label_len = gom_utf8_prefix (label, 60);
             if (!s_whole (v, &value))
                 s_fail_at (r, i,
                            "ô %s (%.*s): \"%.40s\" không phải số nguyên / "

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <assert.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -105,6 +106,40 @@ gom_random (uint8_t *buf, size_t len)
         done += (size_t)rc;
     }
     return 0;
+}
+
+void
+gom_buf_add (gom_buf_t *self, const char *data, size_t n)
+{
+    if (self->len + n + 1 > self->cap) {
+        self->cap = 2 * (self->len + n + 1);
+        self->data = realloc (self->data, self->cap);
+        assert (self->data);
+    }
+    memcpy (self->data + self->len, data, n);
+    self->len += n;
+    self->data [self->len] = 0;
+}
+
+char *
+gom_buf_take (gom_buf_t *self)
+{
+    char *text = self->data ? self->data : strdup ("");
+    self->data = NULL;
+    self->len = self->cap = 0;
+    return text;
+}
+
+size_t
+gom_utf8_prefix (const char *text, size_t max)
+{
+    size_t len = strlen (text);
+    if (len <= max)
+        return len;
+    len = max;
+    while (len && ((unsigned char)text [len] & 0xC0) == 0x80)
+        len--;
+    return len;
 }
 
 bool

@@ -32,6 +32,20 @@ int gom_random (uint8_t *buf, size_t len);
 
 //  True if data[0..len) is well-formed UTF-8 with no NUL byte.
 bool gom_utf8_valid (const char *data, size_t len);
+//  A growing text buffer, kept NUL-terminated: start it as { 0 } (or with
+//  a malloc'd data of cap bytes, len 0).
+typedef struct {
+    char *data;
+    size_t len, cap;
+} gom_buf_t;
+//  Appends n bytes of data.
+void gom_buf_add (gom_buf_t *self, const char *data, size_t n);
+//  The text (never NULL; the caller frees it); self is left empty.
+char *gom_buf_take (gom_buf_t *self);
+
+//  The length of text's longest prefix of at most max bytes that does not
+//  end inside a UTF-8 sequence.
+size_t gom_utf8_prefix (const char *text, size_t max);
 
 //  True if s is a code gom accepts for units, forms, periods and cells:
 //  1..GOM_CODE_MAX characters from [A-Za-z0-9_.:-].

@@ -38,12 +38,7 @@ s_column_name (size_t col, char *buf)
 static void
 s_cut (char *buf, size_t max, const char *text)
 {
-    size_t len = strlen (text);
-    if (len > max) {
-        len = max;
-        while (len && ((unsigned char)text [len] & 0xC0) == 0x80)
-            len--;
-    }
+    size_t len = gom_utf8_prefix (text, max);
     memcpy (buf, text, len);
     buf [len] = 0;
 }
@@ -330,33 +325,6 @@ gom_xlsx_template (gom_form_t *form, const char *period, const char *unit,
 #define ROWS_MAX    100000
 #define COLUMNS_MAX 16384
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-} buf_t;
-
-static void
-s_buf_add (buf_t *b, const char *text, size_t len)
-{
-    if (b->len + len + 1 > b->cap) {
-        b->cap = (b->len + len + 1) * 2;
-        b->data = realloc (b->data, b->cap);
-        assert (b->data);
-    }
-    memcpy (b->data + b->len, text, len);
-    b->len += len;
-    b->data [b->len] = 0;
-}
-
-static char *
-s_buf_take (buf_t *b)
-{
-    char *text = b->data ? b->data : strdup ("");
-    b->data = NULL;
-    b->len = b->cap = 0;
-    return text;
-}
-
 struct _gom_xlsx_places_t {
     zhashx_t *by_code;  //  cell code -> "Báo cáo!D14"
 };
@@ -458,12 +426,12 @@ s_shared_strings (const char *data, size_t len, size_t *n_p, char *err,
     if (!data)
         return calloc (1, sizeof (char *));
     xmlTextReaderPtr r = s_xml (data, len, "sharedStrings.xml");
-    buf_t b = { 0 };
+    gom_buf_t b = { 0 };
     bool in_t = false, in_phonetic = false;
     int ret;
     while (r && (ret = xmlTextReaderRead (r)) == 1) {
         if (s_is (r, XML_READER_TYPE_ELEMENT, "si")) {
-            s_buf_add (&b, "", 0);
+            gom_buf_add (&b, "", 0);
             if (xmlTextReaderIsEmptyElement (r))
                 goto end_si;
         }
@@ -477,7 +445,7 @@ s_shared_strings (const char *data, size_t len, size_t *n_p, char *err,
             in_t = false;
         else if (in_t && s_is_text (r)) {
             const char *v = (const char *)xmlTextReaderConstValue (r);
-            s_buf_add (&b, v, strlen (v));
+            gom_buf_add (&b, v, strlen (v));
         }
         else if (s_is (r, XML_READER_TYPE_END_ELEMENT, "si")) {
         end_si:
@@ -485,7 +453,7 @@ s_shared_strings (const char *data, size_t len, size_t *n_p, char *err,
                 cap = cap ? 2 * cap : 256;
                 list = realloc (list, (cap + 1) * sizeof (char *));
             }
-            list [n++] = s_buf_take (&b);
+            list [n++] = gom_buf_take (&b);
         }
     }
     if (!r || ret != 0) {
@@ -601,7 +569,7 @@ s_sheet (const char *data, size_t len, const char *sheet, char **shared,
          size_t n_shared, grid_t *g, char *err, size_t errlen)
 {
     xmlTextReaderPtr r = s_xml (data, len, sheet);
-    buf_t value = { 0 }, inline_text = { 0 };
+    gom_buf_t value = { 0 }, inline_text = { 0 };
     size_t row = 0, col = 0;
     char *type = NULL;
     bool in_cell = false, in_v = false, in_t = false, in_phonetic = false;
@@ -668,7 +636,7 @@ s_sheet (const char *data, size_t len, const char *sheet, char **shared,
             in_t = false;
         else if ((in_v || in_t) && s_is_text (r)) {
             const char *v = (const char *)xmlTextReaderConstValue (r);
-            s_buf_add (in_v ? &value : &inline_text, v, strlen (v));
+            gom_buf_add (in_v ? &value : &inline_text, v, strlen (v));
         }
         else if (in_cell && s_is (r, XML_READER_TYPE_END_ELEMENT, "c")) {
             in_cell = in_v = in_t = false;
@@ -936,7 +904,7 @@ gom_xlsx_read (const char *path, gom_xlsx_places_t **places_p, char *err,
 char *
 gom_xlsx_locate (gom_xlsx_places_t *places, const char *problems)
 {
-    buf_t out = { 0 };
+    gom_buf_t out = { 0 };
     const char *p = problems;
     while (*p) {
         const char *eol = strchr (p, '\n');
@@ -954,13 +922,13 @@ gom_xlsx_locate (gom_xlsx_places_t *places, const char *problems)
             }
         }
         if (place) {
-            s_buf_add (&out, place, strlen (place));
-            s_buf_add (&out, ": ", 2);
+            gom_buf_add (&out, place, strlen (place));
+            gom_buf_add (&out, ": ", 2);
         }
-        s_buf_add (&out, p, len);
+        gom_buf_add (&out, p, len);
         if (eol)
-            s_buf_add (&out, "\n", 1);
+            gom_buf_add (&out, "\n", 1);
         p += len + (eol ? 1 : 0);
     }
-    return s_buf_take (&out);
+    return gom_buf_take (&out);
 }

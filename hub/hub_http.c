@@ -906,6 +906,24 @@ s_rollup (hub_http_t *self, gom_form_t *form, const char *period, sqlite3 *db)
     return self->rollups [pick];
 }
 
+//  The generation an answer is made at, read before the database (so the
+//  answer holds at least what was committed when it began), and a store
+//  to read it from; NULL with 503 and err if the database is unavailable.
+static hub_store_t *
+s_answer_store (hub_http_t *self, uint64_t *generation, unsigned *status_p,
+                char *err, size_t errlen)
+{
+    pthread_mutex_lock (&self->lock);
+    *generation = self->generation;
+    pthread_mutex_unlock (&self->lock);
+    hub_store_t *store = s_store_get (self);
+    if (!store) {
+        *status_p = 503;
+        snprintf (err, errlen, "the hub's database is unavailable");
+    }
+    return store;
+}
+
 //  GET answers built from the catalog and the database, cached.
 //  The answer (JSON text, *len bytes) to what, from the cache or made now;
 //  NULL with *status and err on a fault. The parameters are checked.
@@ -942,14 +960,11 @@ s_answer (hub_http_t *self, const char *what, const char *form_code,
         *len_p = len;
         return body;
     }
-    pthread_mutex_lock (&self->lock);
-    uint64_t generation = self->generation;
-    pthread_mutex_unlock (&self->lock);
-    hub_store_t *store = s_store_get (self);
+    uint64_t generation;
+    hub_store_t *store =
+        s_answer_store (self, &generation, status_p, err, errlen);
     if (!store) {
         free (key);
-        *status_p = 503;
-        snprintf (err, errlen, "the hub's database is unavailable");
         return NULL;
     }
     sqlite3 *db = hub_store_db (store);
@@ -1079,16 +1094,11 @@ s_cli_answer (hub_http_t *self, const char *what, const char *form_code,
         *status_p = 200;
         return blob;
     }
-    //  Read before the database: an answer made from it holds at least
-    //  what was committed when this generation began.
-    pthread_mutex_lock (&self->lock);
-    uint64_t generation = self->generation;
-    pthread_mutex_unlock (&self->lock);
-    hub_store_t *store = s_store_get (self);
+    uint64_t generation;
+    hub_store_t *store =
+        s_answer_store (self, &generation, status_p, err, errlen);
     if (!store) {
         free (key);
-        *status_p = 503;
-        snprintf (err, errlen, "the hub's database is unavailable");
         return NULL;
     }
     sqlite3 *db = hub_store_db (store);

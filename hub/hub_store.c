@@ -399,12 +399,8 @@ s_report (hub_store_t *self, const char *key, const Gom__Report *r,
         //  at the agent (a transient NACK), so that re-enrolling the key
         //  (a revocation by mistake, a key moved) lets it all through
         //  without a person resubmitting anything.
-        st = self->admitted;
-        sqlite3_reset (st);
-        sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
-        int admitted = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (admitted == SQLITE_DONE) {
+        //  (A lookup that fails counts as revoked: transient, so safe.)
+        if (!hub_store_key_admitted (self, key)) {
             s_nack (res, false, "revoked",
                     "this agent's key is revoked at the hub (gom-hub "
                     "revoke): the report stays queued at the agent and is "

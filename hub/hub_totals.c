@@ -892,34 +892,18 @@ hub_texts_print (json_t *texts, FILE *f)
     }
 }
 
-//  The command's output of arrivals is written into one buffer sized for
-//  it at the start (a province's is 3 MB: a memory stream, growing by
+//  The command's output of arrivals is written into one gom_buf_t sized
+//  for it at the start (a province's is 3 MB: a memory stream, growing by
 //  doubling and zeroing, touched twice the pages).
-typedef struct {
-    char *data;
-    size_t len, cap;
-} out_t;
 
 static void
-s_out (out_t *o, const char *data, size_t n)
+s_outs (gom_buf_t *o, const char *text)
 {
-    if (o->len + n + 1 > o->cap) {
-        o->cap = 2 * (o->len + n + 1);
-        o->data = realloc (o->data, o->cap);
-        assert (o->data);
-    }
-    memcpy (o->data + o->len, data, n);
-    o->len += n;
+    gom_buf_add (o, text, strlen (text));
 }
 
 static void
-s_outs (out_t *o, const char *text)
-{
-    s_out (o, text, strlen (text));
-}
-
-static void
-s_outf (out_t *o, const char *fmt, ...)
+s_outf (gom_buf_t *o, const char *fmt, ...)
 {
     char buf [256];
     va_list ap;
@@ -929,63 +913,63 @@ s_outf (out_t *o, const char *fmt, ...)
     if (n < 0)
         return;
     if ((size_t)n < sizeof buf)
-        s_out (o, buf, (size_t)n);
+        gom_buf_add (o, buf, (size_t)n);
     else {
         char *big = malloc ((size_t)n + 1);
         va_start (ap, fmt);
         vsnprintf (big, (size_t)n + 1, fmt, ap);
         va_end (ap);
-        s_out (o, big, (size_t)n);
+        gom_buf_add (o, big, (size_t)n);
         free (big);
     }
 }
 
 static void
-s_out_time (out_t *o, int64_t ms)
+s_out_time (gom_buf_t *o, int64_t ms)
 {
     char buf [32];
     gom_iso_time (ms, buf, sizeof buf);
-    s_out (o, "\"", 1);
+    gom_buf_add (o, "\"", 1);
     s_outs (o, buf);
-    s_out (o, "\"", 1);
+    gom_buf_add (o, "\"", 1);
 }
 
 //  A string as jansson writes it (JSON_INDENT, no JSON_ENSURE_ASCII):
 //  UTF-8 as it is; quote, backslash and control characters escaped, with
 //  the short forms where JSON has them.
 static void
-s_dump_str (out_t *o, const char *str)
+s_dump_str (gom_buf_t *o, const char *str)
 {
     if (!str) {
-        s_out (o, "null", 4);
+        gom_buf_add (o, "null", 4);
         return;
     }
-    s_out (o, "\"", 1);
+    gom_buf_add (o, "\"", 1);
     const unsigned char *p = (const unsigned char *)str, *run = p;
     for (; *p; p++) {
         if (*p != '"' && *p != '\\' && *p >= 0x20)
             continue;
-        s_out (o, (const char *)run, (size_t)(p - run));
+        gom_buf_add (o, (const char *)run, (size_t)(p - run));
         switch (*p) {
-            case '"': s_out (o, "\\\"", 2); break;
-            case '\\': s_out (o, "\\\\", 2); break;
-            case '\b': s_out (o, "\\b", 2); break;
-            case '\f': s_out (o, "\\f", 2); break;
-            case '\n': s_out (o, "\\n", 2); break;
-            case '\r': s_out (o, "\\r", 2); break;
-            case '\t': s_out (o, "\\t", 2); break;
+            case '"': gom_buf_add (o, "\\\"", 2); break;
+            case '\\': gom_buf_add (o, "\\\\", 2); break;
+            case '\b': gom_buf_add (o, "\\b", 2); break;
+            case '\f': gom_buf_add (o, "\\f", 2); break;
+            case '\n': gom_buf_add (o, "\\n", 2); break;
+            case '\r': gom_buf_add (o, "\\r", 2); break;
+            case '\t': gom_buf_add (o, "\\t", 2); break;
             default: s_outf (o, "\\u%04X", *p); break;
         }
         run = p + 1;
     }
-    s_out (o, (const char *)run, (size_t)(p - run));
-    s_out (o, "\"", 1);
+    gom_buf_add (o, (const char *)run, (size_t)(p - run));
+    gom_buf_add (o, "\"", 1);
 }
 
 //  A real as jansson writes it: 17 significant digits, ".0" when that
 //  looks like an integer, no '+' nor leading zeros in an exponent.
 static void
-s_dump_real (out_t *o, double value)
+s_dump_real (gom_buf_t *o, double value)
 {
     char buf [64];
     int n = snprintf (buf, sizeof buf - 2, "%.17g", value);
@@ -1020,7 +1004,7 @@ typedef struct {
 //  One unit of the arrivals as jansson indents it, as an item of a list
 //  that is itself a member of the top object.
 static void
-s_dump_arrival (out_t *o, const arrival_t *a)
+s_dump_arrival (gom_buf_t *o, const arrival_t *a)
 {
     s_outs (o, "{\n      \"code\": ");
     s_dump_str (o, a->code);
@@ -1053,7 +1037,7 @@ s_dump_arrival (out_t *o, const arrival_t *a)
 //  A member of the top object that lists the arrivals in which keep says
 //  yes ("late", or missing and rejected; NULL: all).
 static void
-s_dump_arrivals (out_t *o, const char *key, const arrival_t *list, size_t n,
+s_dump_arrivals (gom_buf_t *o, const char *key, const arrival_t *list, size_t n,
                  const char *keep)
 {
     s_outf (o, ",\n  \"%s\": [", key);
@@ -1072,7 +1056,7 @@ s_dump_arrivals (out_t *o, const char *key, const arrival_t *list, size_t n,
 
 //  One unit's lines in the arrivals for a person (as s_print_arrival).
 static void
-s_line_arrival (out_t *o, const arrival_t *a)
+s_line_arrival (gom_buf_t *o, const arrival_t *a)
 {
     char sealed [32] = "";
     if (a->u && a->u->reported)
@@ -1083,11 +1067,11 @@ s_line_arrival (out_t *o, const arrival_t *a)
         s_outs (o, "  sealed ");
         s_outs (o, sealed);
     }
-    s_out (o, "\n", 1);
+    gom_buf_add (o, "\n", 1);
     if (!*sealed && a->u && a->u->reason) {
         s_outs (o, "             -- ");
         s_outs (o, a->u->reason);
-        s_out (o, "\n", 1);
+        gom_buf_add (o, "\n", 1);
     }
 }
 
@@ -1117,7 +1101,7 @@ hub_rollup_arrivals_output (hub_rollup_t *self, gom_units_t *units,
     double percent =
         n ? round (1000.0 * (double)(on_time + late) / (double)n) / 10 : 0;
     //  About 320 bytes a unit in JSON, 80 in text.
-    out_t o = { NULL, 0, (json ? 360 : 100) * (n + 2) + 4096 };
+    gom_buf_t o = { NULL, 0, (json ? 360 : 100) * (n + 2) + 4096 };
     o.data = malloc (o.cap);
     assert (o.data);
     if (json) {
@@ -1149,10 +1133,10 @@ hub_rollup_arrivals_output (hub_rollup_t *self, gom_units_t *units,
             const char *parent = list [i].parent;
             if (parent && (!group || strcmp (group, parent) != 0)) {
                 s_outs (&o, parent);
-                s_out (&o, " ", 1);
+                gom_buf_add (&o, " ", 1);
                 s_outs (&o,
                         list [i].parent_name ? list [i].parent_name : "(null)");
-                s_out (&o, "\n", 1);
+                gom_buf_add (&o, "\n", 1);
                 group = parent;
             }
             s_line_arrival (&o, &list [i]);

@@ -11,6 +11,7 @@ definitely lost block makes valgrind exit 99 instead of 0, and the test
 fails with valgrind's report.
 """
 import os
+import random
 import shutil
 import stat
 import subprocess
@@ -82,12 +83,10 @@ class Valgrind(SeedFormsBase):
         agent = self.new_agent(hub, ['18073'])
         agent.binary = wrapper(self.tmp, gomtest.AGENT_BIN, 'agent')
         agent.start()
-        self.wait_for(lambda: os.path.isdir(os.path.join(agent.dir, 'forms'))
-                      and len(os.listdir(os.path.join(agent.dir, 'forms')))
-                      >= len(PERIODS), 120, 'the agent caches the forms')
+        self.wait_forms_cached(agent, len(PERIODS), timeout=120)
         form = 'HT-VSTBPN-6T'
         model = FormModel(load_form(form))
-        values = model.draw(__import__('random').Random(9), empty=0)
+        values = model.draw(random.Random(9), empty=0)
         texts = {code: 'Ổn định.' for code, _ in model.texts}
         tpl = os.path.join(self.tmp, 'tpl.xlsx')
         self.run_vg([gomtest.AGENT_BIN, 'template', '--config', agent.cfg,

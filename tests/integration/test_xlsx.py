@@ -397,7 +397,6 @@ class Xlsx(SeedFormsBase):
             self.assertIn(n, cp.stderr + cp.stdout, path)
         self.assertEqual(agent.list(), before, 'something was queued')
         self.assertTrue(os.path.exists(path), 'the file was not kept')
-        if os.environ.get("SHOW"): print(cp.stderr + cp.stdout)
         return cp.stderr + cp.stdout
 
     @unittest.skipUnless(SOFFICE, 'LibreOffice (soffice) not installed')
@@ -446,7 +445,6 @@ class Xlsx(SeedFormsBase):
                             'unit 99999 is not one of this agent\'s units')
 
         # Made on a form version this agent does not have.
-        wb = Workbook(os.path.join(bad, 'rule.xlsx'))
         fill_xlsx(self, tpl, model, values, {},
                   os.path.join(bad, 'version.xlsx'))
         wb = Workbook(os.path.join(bad, 'version.xlsx'))
