@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -45,6 +46,9 @@ extern const gom_web_asset_t gom_web_assets [];
 #define KEEPALIVE_MS 15000
 #define ROLLUPS      8  //  (form, period) pairs kept in memory
 #define ROLLUPS_TEXT "8"
+#define HOT_ASKS     8       //  questions the ask channel keeps answered
+#define HOT_MS       600000  //  ... for 10 minutes after they were asked
+#define REFRESH_MS   500     //  ... at most twice a second
 
 typedef struct {
     char token [65];  //  hex of 32 random bytes; "" = free slot
@@ -114,7 +118,9 @@ struct _hub_http_t {
     //  The ask channel: the command line's questions (s_ask_actor)
     zactor_t *ask;
     char *ask_path;
-    int64_t asks;  //  answers given (for /metrics)
+    int stored_fd;      //  eventfd: something was stored (-1: none)
+    int64_t asks;       //  answers given (for /metrics)
+    int64_t refreshes;  //  times the recent answers were made again
 };
 
 typedef struct {
@@ -478,6 +484,17 @@ s_events (hub_http_t *self, struct MHD_Connection *conn)
 //  --------------------------------------------------------------------------
 //  Hooks called from the hub's loop
 
+//  Tells the ask channel that its answers are out of date.
+static void
+s_stored (hub_http_t *self)
+{
+    uint64_t one = 1;
+    //  A full counter (EAGAIN) means the channel has been told already.
+    ssize_t rc =
+        self->stored_fd >= 0 ? write (self->stored_fd, &one, sizeof one) : 0;
+    (void)rc;
+}
+
 static void
 s_seen (hub_http_t *self, const char *key)
 {
@@ -499,6 +516,7 @@ hub_http_arrival (hub_http_t *self, const Gom__Report *report, uint64_t receipt,
     self->received++;
     self->generation++;
     pthread_mutex_unlock (&self->lock);
+    s_stored (self);
     s_event (self, "arrival",
              json_pack ("{s:I, s:s, s:s, s:s, s:I, s:o, s:o}", "receipt",
                         (json_int_t)receipt, "unit", report->unit, "form",
@@ -540,6 +558,8 @@ hub_http_nack (hub_http_t *self, const char *key, const Gom__Report *report,
     if (permanent)
         self->generation++;
     pthread_mutex_unlock (&self->lock);
+    if (permanent)
+        s_stored (self);
     if (permanent && report && key) {
         char fp [16];
         gom_key_fingerprint (key, fp, sizeof fp);
@@ -1565,8 +1585,13 @@ s_metrics (hub_http_t *self, struct MHD_Connection *conn)
              "# HELP gom_ask_answers_total Answers to the command line "
              "over the ask channel (DIR/hub.ask).\n"
              "# TYPE gom_ask_answers_total counter\n"
-             "gom_ask_answers_total %" PRId64 "\n",
-             self->asks);
+             "gom_ask_answers_total %" PRId64 "\n"
+             "# HELP gom_ask_refreshes_total Times the ask channel made "
+             "the answers asked in the last 10 minutes again after reports "
+             "were stored.\n"
+             "# TYPE gom_ask_refreshes_total counter\n"
+             "gom_ask_refreshes_total %" PRId64 "\n",
+             self->asks, self->refreshes);
     pthread_mutex_unlock (&self->lock);
     fprintf (f,
              "# HELP gom_agents_enrolled Enrolled, not revoked agent "
@@ -1802,9 +1827,77 @@ s_blob_free (void *data, void *hint)
     s_blob_unref (hint);
 }
 
+//  A question the command line asked (its 6 frames), and when.
+typedef struct {
+    char *f [6];
+    int64_t asked_ms;
+} hot_t;
+
+static void
+s_hot_clear (hot_t *h)
+{
+    for (size_t i = 0; i < 6; i++)
+        zstr_free (&h->f [i]);
+}
+
+static bool
+s_same (const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp (a, b) == 0);
+}
+
+//  Remembers a question that was answered: the same one again, a free
+//  place, or the one asked longest ago.
+static void
+s_hot_note (hot_t *hot, char **f)
+{
+    hot_t *pick = &hot [0];
+    bool same = false;
+    for (size_t i = 0; i < HOT_ASKS && !same; i++) {
+        hot_t *h = &hot [i];
+        same = h->f [0] != NULL;
+        for (size_t k = 0; same && k < 6; k++)
+            same = s_same (h->f [k], f [k]);
+        if (same || !h->f [0] || (pick->f [0] && h->asked_ms < pick->asked_ms))
+            pick = h;
+    }
+    if (!same) {
+        s_hot_clear (pick);
+        for (size_t k = 0; k < 6; k++)
+            pick->f [k] = f [k] ? strdup (f [k]) : NULL;
+    }
+    pick->asked_ms = gom_mono_ms ();
+}
+
+//  Once something was stored, makes again the answers to the questions
+//  asked in the last HOT_MS, so that the next command (an operator's
+//  `watch gom-hub arrivals` on deadline day) finds its answer made and
+//  does not wait while the hub reads and writes a province; forgets the
+//  older ones.
+static void
+s_ask_refresh (hub_http_t *self, hot_t *hot)
+{
+    int64_t now = gom_mono_ms ();
+    for (size_t i = 0; i < HOT_ASKS; i++) {
+        hot_t *h = &hot [i];
+        if (h->f [0] && now - h->asked_ms > HOT_MS)
+            s_hot_clear (h);
+        if (!h->f [0])
+            continue;
+        char err [600];
+        unsigned status;
+        s_blob_unref (s_cli_answer (self, h->f [0], h->f [1], h->f [2],
+                                    h->f [3], h->f [4], h->f [5], &status, err,
+                                    sizeof err));
+    }
+    pthread_mutex_lock (&self->lock);
+    self->refreshes++;
+    pthread_mutex_unlock (&self->lock);
+}
+
 //  One request: 6 frames in, [status, body] out.
 static void
-s_ask_handle (hub_http_t *self, zsock_t *rep)
+s_ask_handle (hub_http_t *self, zsock_t *rep, hot_t *hot)
 {
     zmsg_t *req = zmsg_recv (rep);
     if (!req)
@@ -1828,6 +1921,8 @@ s_ask_handle (hub_http_t *self, zsock_t *rep)
     else
         blob = s_cli_answer (self, f [0], f [1], f [2], f [3], f [4], f [5],
                              &status, err, sizeof err);
+    if (blob && status == 200)
+        s_hot_note (hot, f);
     for (size_t i = 0; i < 6; i++)
         free (f [i]);
     if (!blob)
@@ -1878,22 +1973,49 @@ s_ask_actor (zsock_t *pipe, void *arg)
         zsock_destroy (&rep);
     }
     zsock_signal (pipe, 0);
-    zpoller_t *poller = zpoller_new (pipe, rep, NULL);
-    while (poller) {
-        void *which = zpoller_wait (poller, -1);
-        if (which == rep)
-            s_ask_handle (self, rep);
-        else if (which == pipe) {
+    hot_t hot [HOT_ASKS];
+    memset (hot, 0, sizeof hot);
+    //  When to make the hot answers again (-1: not due), when last made.
+    int64_t due = -1, last = 0;
+    while (true) {
+        zmq_pollitem_t items [3] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN,
+                                       0 } };
+        int n = 1;
+        if (rep)
+            items [n++] =
+                (zmq_pollitem_t){ zsock_resolve (rep), 0, ZMQ_POLLIN, 0 };
+        if (rep && self->stored_fd >= 0)
+            items [n++] =
+                (zmq_pollitem_t){ NULL, self->stored_fd, ZMQ_POLLIN, 0 };
+        int64_t now = gom_mono_ms ();
+        long wait = due < 0 ? -1 : due > now ? (long)(due - now) : 0;
+        if (zmq_poll (items, n, wait) < 0) {
+            if (zmq_errno () == EINTR)
+                continue;
+            break;  //  the context is ending
+        }
+        if (items [0].revents & ZMQ_POLLIN) {
             char *command = zstr_recv (pipe);
             bool term = !command || strcmp (command, "$TERM") == 0;
             zstr_free (&command);
             if (term)
                 break;
         }
-        else if (zpoller_terminated (poller))
-            break;
+        if (n > 1 && items [1].revents & ZMQ_POLLIN)
+            s_ask_handle (self, rep, hot);
+        if (n > 2 && items [2].revents & ZMQ_POLLIN) {
+            uint64_t count;
+            if (read (self->stored_fd, &count, sizeof count) > 0 && due < 0)
+                due = last + REFRESH_MS > now ? last + REFRESH_MS : now;
+        }
+        if (due >= 0 && gom_mono_ms () >= due) {
+            s_ask_refresh (self, hot);
+            last = gom_mono_ms ();
+            due = -1;
+        }
     }
-    zpoller_destroy (&poller);
+    for (size_t i = 0; i < HOT_ASKS; i++)
+        s_hot_clear (&hot [i]);
     if (rep) {
         zsock_destroy (&rep);
         struct stat now;
@@ -2024,6 +2146,7 @@ hub_http_start (gom_config_t *cfg, const char *db_path, const char *keys_path,
     pthread_mutex_init (&self->login_lock, NULL);
     pthread_mutex_init (&self->catalog_lock, NULL);
     pthread_cond_init (&self->changed, NULL);
+    self->stored_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     self->last_message = zhashx_new ();
     zhashx_set_destructor (self->last_message,
                            (zhashx_destructor_fn *)zstr_free);
@@ -2097,6 +2220,8 @@ hub_http_stop (hub_http_t **self_p)
     }
     hub_catalog_destroy (&self->catalog);
     zhashx_destroy (&self->last_message);
+    if (self->stored_fd >= 0)
+        close (self->stored_fd);
     pthread_mutex_destroy (&self->lock);
     pthread_mutex_destroy (&self->login_lock);
     pthread_mutex_destroy (&self->catalog_lock);
