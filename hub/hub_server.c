@@ -25,6 +25,7 @@
 #include "hub_store.h"
 
 #include <czmq.h>
+#include <malloc.h>
 
 #define ZAP_ENFORCE_DOMAIN 93  //  DRAFT in zmq.h, honoured by 4.3.4
 
@@ -42,6 +43,7 @@ typedef struct {
     int64_t max_reports_per_minute;     //  per key; more: transient "rate"
     int64_t max_connections;   //  open connections; more: refused at ZAP
     int64_t revoked_retry_ms;  //  a revoked key's agent waits this long
+    int64_t max_memory_mb;     //  resident memory that closes connections
 } hub_options_t;
 
 //  A token bucket per authenticated key (in memory only): it holds up to
@@ -88,6 +90,11 @@ typedef struct {
     size_t n_items;
     size_t batch_bytes;  //  raw bytes of the batch in hand
     int64_t reopen_ms;   //  when to try the database again
+    char *bound;         //  the endpoint bound, as libzmq names it
+    //  The memory guard (s_memory_guard)
+    int64_t memory_check_ms;  //  when to look next
+    int64_t memory_cut_ms;    //  when it last closed the connections
+    bool memory_cut;          //  and memory has not come down since
     //  Counters for the periodic log line
     int64_t stored, dups, nacks, dropped_replies, batches;
     int64_t last_log_ms;
@@ -608,6 +615,73 @@ s_reply_all (hub_t *self)
     self->batch_bytes = 0;
 }
 
+//  Resident memory of this process in MiB (-1: unknown).
+static int64_t
+s_resident_mb (void)
+{
+    FILE *f = fopen ("/proc/self/statm", "r");
+    long size, resident;
+    int64_t mb = -1;
+    if (f && fscanf (f, "%ld %ld", &size, &resident) == 2)
+        mb = (int64_t)resident * sysconf (_SC_PAGESIZE) / 1048576;
+    if (f)
+        fclose (f);
+    return mb;
+}
+
+//  The memory guard. libzmq keeps a message whose last frame has not come
+//  in memory, whole, whatever MAXMSGSIZE says of each frame: a peer that
+//  passed the handshake and sends frames without ever the last one (a
+//  ZMTP stack of its own: libzmq sends nothing of a message before its
+//  end) makes the hub grow without bound. Past max_memory_mb resident,
+//  the hub closes every agent's connection by unbinding its endpoint and
+//  binding it again, which frees what they held; the agents connect again
+//  and resend what was not acknowledged, so nothing is lost. Once, until
+//  memory comes below nine tenths of the limit again.
+static void
+s_memory_guard (hub_t *self)
+{
+    int64_t now = gom_mono_ms ();
+    if (!self->opt.max_memory_mb || now < self->memory_check_ms)
+        return;
+    self->memory_check_ms = now + 250;
+    int64_t mb = s_resident_mb ();
+    if (mb < 0)
+        return;
+    if (self->memory_cut) {
+        if (mb * 10 < self->opt.max_memory_mb * 9) {
+            zsys_info ("memory: %" PRId64 " MiB resident again", mb);
+            self->memory_cut = false;
+        }
+        else if (now - self->memory_cut_ms < 5000)
+            malloc_trim (0);  //  give back what the connections held
+        return;
+    }
+    if (mb <= self->opt.max_memory_mb)
+        return;
+    zsys_error ("memory: %" PRId64 " MiB resident, over max_memory_mb %" PRId64
+                ": closing every agent's connection (one may be sending a "
+                "message that never ends); agents connect again and resend",
+                mb, self->opt.max_memory_mb);
+    self->memory_cut = true;
+    self->memory_cut_ms = now;
+    void *raw = zsock_resolve (self->router);
+    if (zmq_unbind (raw, self->bound) != 0)
+        zsys_error ("memory: cannot unbind %s: %s", self->bound,
+                    zmq_strerror (zmq_errno ()));
+    //  The listener closes in libzmq's I/O thread: the port may still be
+    //  taken for a moment.
+    int64_t until = gom_mono_ms () + 5000;
+    while (zmq_bind (raw, self->bound) != 0) {
+        if (gom_mono_ms () >= until) {
+            zsys_error ("memory: cannot listen again on %s: %s", self->bound,
+                        zmq_strerror (zmq_errno ()));
+            break;
+        }
+        zclock_sleep (20);
+    }
+}
+
 static int
 s_read_options (gom_config_t *cfg, hub_options_t *o, char *err, size_t len)
 {
@@ -638,7 +712,9 @@ s_read_options (gom_config_t *cfg, hub_options_t *o, char *err, size_t len)
         gom_config_int (cfg, "max_connections", 2000, 0, 1000000,
                         &o->max_connections, err, len) ||
         gom_config_int (cfg, "revoked_retry_ms", 300000, 1000, 86400000,
-                        &o->revoked_retry_ms, err, len))
+                        &o->revoked_retry_ms, err, len) ||
+        gom_config_int (cfg, "max_memory_mb", 1024, 0, 1048576,
+                        &o->max_memory_mb, err, len))
         return -1;
     return 0;
 }
@@ -746,6 +822,7 @@ hub_server_run (gom_config_t *cfg)
                     zmq_strerror (zmq_errno ()));
         goto done;
     }
+    self->bound = zsock_last_endpoint (self->router);
     zsys_info ("listening on %s (hub key %s)", endpoint,
                zcert_public_txt (cert));
     zcert_destroy (&cert);
@@ -839,6 +916,7 @@ hub_server_run (gom_config_t *cfg)
         }
         else if (rc == 0 && self->store)
             hub_store_checkpoint (self->store, true);
+        s_memory_guard (self);
         int64_t now = gom_mono_ms ();
         if (now - self->last_log_ms >= 5000) {
             if (self->batches)
@@ -871,6 +949,7 @@ done:
     free (cert_path);
     free (self->db_path);
     free (self->keys_path);
+    free (self->bound);
     if (self->sigfd >= 0)
         close (self->sigfd);
     zsys_info ("stopped");
