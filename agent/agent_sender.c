@@ -909,7 +909,13 @@ agent_sender_run (agent_options_t *opt)
             zsys_error ("poll: %s", zmq_strerror (zmq_errno ()));
             break;
         }
-        if ((items [0].revents & ZMQ_POLLIN) && gom_signals_stop (self->sigfd))
+        int came = (items [0].revents & ZMQ_POLLIN)
+                       ? gom_signals_read (self->sigfd)
+                       : 0;
+        if (came & GOM_SIGNAL_RELOAD)
+            zsys_info ("SIGHUP: nothing to reload (the forms come from the "
+                       "hub; after editing agent.cfg, restart the agent)");
+        if (came & GOM_SIGNAL_STOP)
             stop = true;
         if (self->dealer) {
             s_monitor_events (self);

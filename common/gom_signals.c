@@ -20,17 +20,17 @@ gom_signals_open (void)
 }
 
 int
-gom_signals_stop (int fd)
+gom_signals_read (int fd)
 {
-    int stop = 0;
+    int came = 0;
     struct signalfd_siginfo si;
     while (read (fd, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGHUP)
-            zsys_info ("SIGHUP: nothing to reload yet");
+            came |= GOM_SIGNAL_RELOAD;
         else {
             zsys_info ("signal %d: stopping", (int)si.ssi_signo);
-            stop = 1;
+            came |= GOM_SIGNAL_STOP;
         }
     }
-    return stop;
+    return came;
 }

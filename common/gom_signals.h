@@ -9,8 +9,10 @@
 //  Returns the signalfd to poll, or -1 (errno).
 int gom_signals_open (void);
 
-//  Reads what is waiting on fd: returns 1 if SIGINT or SIGTERM came (stop),
-//  else 0. SIGHUP is logged and otherwise ignored for now.
-int gom_signals_stop (int fd);
+#define GOM_SIGNAL_STOP   1  //  SIGINT or SIGTERM came
+#define GOM_SIGNAL_RELOAD 2  //  SIGHUP came
+
+//  Reads what is waiting on fd: the GOM_SIGNAL_ bits of what came.
+int gom_signals_read (int fd);
 
 #endif

@@ -2231,3 +2231,26 @@ hub_http_stop (hub_http_t **self_p)
     free (self);
     *self_p = NULL;
 }
+
+void
+hub_http_catalog (hub_http_t *self, hub_catalog_t *catalog)
+{
+    pthread_mutex_lock (&self->catalog_lock);
+    hub_catalog_destroy (&self->catalog);
+    self->catalog = catalog;
+    for (size_t i = 0; i < ROLLUPS; i++) {
+        hub_rollup_destroy (&self->rollups [i]);
+        zstr_free (&self->rollup_keys [i]);
+        self->rollup_used [i] = 0;
+    }
+    pthread_mutex_unlock (&self->catalog_lock);
+    pthread_mutex_lock (&self->lock);
+    self->generation++;
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        zstr_free (&self->cache [i].key);
+        s_blob_unref (self->cache [i].blob);
+        self->cache [i].blob = NULL;
+    }
+    pthread_mutex_unlock (&self->lock);
+    s_stored (self);
+}

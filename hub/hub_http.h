@@ -13,6 +13,7 @@
 
 #include "gom.pb-c.h"
 #include "gom_config.h"
+#include "hub_catalog.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,5 +69,10 @@ int hub_ask (const char *db_path, const char *what, const char *form,
              const char *period, const char *root, const char *section,
              const char *format, int timeout_ms, FILE *out, unsigned *status,
              char *err, size_t errlen);
+
+//  Takes catalog (a form pack and unit tree loaded again, on SIGHUP) as
+//  the dashboard's copy: the rollups and answers made with the old one
+//  are dropped, and the old one destroyed.
+void hub_http_catalog (hub_http_t *self, hub_catalog_t *catalog);
 
 #endif

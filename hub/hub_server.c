@@ -682,6 +682,62 @@ s_memory_guard (hub_t *self)
     }
 }
 
+//  The form pack and the unit tree, loaded (logged with why unless NULL),
+//  or NULL with err.
+static hub_catalog_t *
+s_catalog_load (hub_t *self, const char *why, char *err, size_t errlen)
+{
+    char *forms_dir = gom_config_file (self->cfg, "forms", "forms");
+    char *units_path = gom_config_file (self->cfg, "units", "units.csv");
+    hub_catalog_t *catalog =
+        hub_catalog_load (forms_dir, units_path, err, errlen);
+    if (catalog && why)
+        zsys_info ("%s: %zu forms from %s; %zu units from %s", why,
+                   hub_catalog_form_count (catalog), forms_dir,
+                   hub_catalog_unit_count (catalog),
+                   hub_catalog_unit_count (catalog) ? units_path : "(no tree)");
+    free (forms_dir);
+    free (units_path);
+    return catalog;
+}
+
+//  SIGHUP: the form pack and the unit tree read again, into the loop's
+//  copy and the dashboard's, both or neither: with a broken file the ones
+//  in force stay and the log says which file, where and what. Connections
+//  stay open; connected agents are offered new forms at their next hello.
+//  Keys need nothing: every handshake reads keys.db.
+static void
+s_reload (hub_t *self)
+{
+    char err [512];
+    hub_catalog_t *mine = s_catalog_load (self, NULL, err, sizeof err);
+    hub_catalog_t *theirs = mine && self->http
+                                ? s_catalog_load (self, NULL, err, sizeof err)
+                                : NULL;
+    if (theirs &&
+        (hub_catalog_form_count (theirs) != hub_catalog_form_count (mine) ||
+         hub_catalog_unit_count (theirs) != hub_catalog_unit_count (mine))) {
+        snprintf (err, sizeof err,
+                  "the files changed while they were read; send SIGHUP again");
+        hub_catalog_destroy (&theirs);
+    }
+    if (!mine || (self->http && !theirs)) {
+        zsys_error ("reload: %s; the form pack and unit tree in force stay",
+                    err);
+        hub_catalog_destroy (&mine);
+        hub_catalog_destroy (&theirs);
+        return;
+    }
+    zsys_info (
+        "reload: %zu forms (were %zu), %zu units (were %zu)",
+        hub_catalog_form_count (mine), hub_catalog_form_count (self->catalog),
+        hub_catalog_unit_count (mine), hub_catalog_unit_count (self->catalog));
+    hub_catalog_destroy (&self->catalog);
+    self->catalog = mine;
+    if (self->http)
+        hub_http_catalog (self->http, theirs);
+}
+
 static int
 s_read_options (gom_config_t *cfg, hub_options_t *o, char *err, size_t len)
 {
@@ -749,17 +805,7 @@ hub_server_run (gom_config_t *cfg)
         zsys_error ("%s", err);
         goto done;
     }
-    char *forms_dir = gom_config_file (cfg, "forms", "forms");
-    char *units_path = gom_config_file (cfg, "units", "units.csv");
-    self->catalog = hub_catalog_load (forms_dir, units_path, err, sizeof err);
-    if (self->catalog)
-        zsys_info ("catalog: %zu forms from %s; %zu units from %s",
-                   hub_catalog_form_count (self->catalog), forms_dir,
-                   hub_catalog_unit_count (self->catalog),
-                   hub_catalog_unit_count (self->catalog) ? units_path
-                                                          : "(no tree)");
-    free (forms_dir);
-    free (units_path);
+    self->catalog = s_catalog_load (self, "catalog", err, sizeof err);
     if (!self->catalog) {
         zsys_error ("refusing to start: %s", err);
         goto done;
@@ -870,8 +916,13 @@ hub_server_run (gom_config_t *cfg)
             zsys_error ("poll: %s", zmq_strerror (zmq_errno ()));
             break;
         }
-        if ((items [2].revents & ZMQ_POLLIN) && gom_signals_stop (self->sigfd))
+        int came = (items [2].revents & ZMQ_POLLIN)
+                       ? gom_signals_read (self->sigfd)
+                       : 0;
+        if (came & GOM_SIGNAL_STOP)
             stop = true;
+        else if (came & GOM_SIGNAL_RELOAD)
+            s_reload (self);
         //  ZAP first: a handshake waiting behind a long batch is a
         //  connection waiting to deliver.
         if (items [0].revents & ZMQ_POLLIN)

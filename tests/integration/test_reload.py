@@ -1,0 +1,133 @@
+"""SIGHUP reloads the hub's form pack and unit tree (issue 9, item 4),
+against a real hub with its dashboard and a connected agent:
+
+- a broken units.csv: the hub logs which file, which line and what, keeps
+  the tree in force (arrivals asked of the running hub still answer with
+  it, where `--direct`, reading the broken file, fails) and keeps serving;
+- a new commune and a new version of a form: after SIGHUP the hub's
+  answers count the commune as expected, an agent enrolled for it gets its
+  report stored (the hub's own checks take the new tree), and the agent
+  that was connected all along is offered the new form version at its next
+  hello, without its connection ever dropping;
+- every report stored exactly once.
+
+Checked to fail: with SIGHUP ignored (the arrivals keep 3 communes), with
+only the dashboard's copy swapped (the new commune's report is refused).
+"""
+import json
+import os
+import shutil
+import signal
+
+import gomtest
+
+FORM = 'HT-VSTBPN-6T'
+PERIOD = '2026-H1'
+SAMPLES = os.path.join(gomtest.ROOT, 'deploy', 'samples')
+NEW_UNIT = '18082'
+
+
+class Reload(gomtest.GomTestCase):
+
+    def arrivals(self, direct=False):
+        argv = [gomtest.HUB_BIN, 'arrivals', '--config', self.hub.cfg,
+                '--form', FORM, '--period', PERIOD, '--json']
+        if direct:
+            argv.append('--direct')
+        return gomtest.run_cli(argv, check=False)
+
+    def reload(self, expect):
+        before = self.hub.log_text().count('reload: ')
+        os.kill(self.hub.proc.pid, signal.SIGHUP)
+        self.wait_for(lambda: self.hub.log_text().count('reload: ') > before,
+                      20, 'the hub logging its reload')
+        self.hub.wait_log(expect)
+        self.hub.assert_alive()
+
+    def test_reload(self):
+        hub = self.hub = self.new_hub()
+        hub.install_pack()
+        hub.enable_http(gomtest.free_port())
+        hub.start()
+        hub.wait_listening()
+        agent = self.new_agent(hub, ['18073'])
+        agent.set('hello_ivl_ms', 500)
+        agent.start()
+        agent.submit_ok(os.path.join(SAMPLES, '18073-%s.json' % PERIOD))
+        self.wait_all_acked(agent, 1)
+        first = json.loads(self.arrivals().stdout)
+        self.assertEqual(first['expected'], 3)
+        tree_path = os.path.join(hub.dir, 'units.csv')
+        good_tree = gomtest.SAMPLE_TREE
+
+        # A broken tree: said, and the old one stays.
+        with open(tree_path, 'w', encoding='utf-8') as f:
+            f.write(good_tree + '%s,Xã Mới,999,commune,,\n' % NEW_UNIT)
+        self.reload('the form pack and unit tree in force stay')
+        line = [l for l in hub.log_text().splitlines()
+                if 'reload: ' in l][-1]
+        self.assertIn('units.csv', line)
+        self.assertIn('999', line)
+        cp = self.arrivals()
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(json.loads(cp.stdout)['expected'], 3)
+        self.assertNotEqual(self.arrivals(direct=True).returncode, 0,
+                            '--direct read the broken file without a word')
+
+        # A new commune and a new form version: both taken.
+        with open(tree_path, 'w', encoding='utf-8') as f:
+            f.write(good_tree + '%s,Xã Mới,436,commune,,\n' % NEW_UNIT)
+        with open(os.path.join(gomtest.ROOT, 'deploy', 'forms',
+                               FORM + '.json'), encoding='utf-8') as f:
+            form = json.load(f)
+        version = form['version'] + 1
+        form['version'] = version
+        with open(os.path.join(hub.dir, 'forms', '%s-v%d.json'
+                               % (FORM, version)), 'w',
+                  encoding='utf-8') as f:
+            json.dump(form, f, ensure_ascii=False)
+        forms_before = len(os.listdir(os.path.join(hub.dir, 'forms')))
+        self.reload('units (were')
+        self.assertIn('reload: %d forms (were %d), 6 units (were 5)'
+                      % (forms_before, forms_before - 1), hub.log_text())
+        self.assertEqual(json.loads(self.arrivals().stdout)['expected'], 4)
+
+        # The hub's own checks know the new commune.
+        newcomer = self.new_agent(hub, [NEW_UNIT], name='newcomer')
+        with open(os.path.join(SAMPLES, '18073-%s.json' % PERIOD),
+                  encoding='utf-8') as f:
+            doc = json.load(f)
+        doc['unit'] = NEW_UNIT
+        path = os.path.join(self.tmp, 'new-unit.json')
+        with open(path, 'w', encoding='utf-8') as f:
+            json.dump(doc, f, ensure_ascii=False)
+        newcomer.start()
+        newcomer.submit_ok(path)
+        self.wait_all_acked(newcomer, 1)
+        arrivals = json.loads(self.arrivals().stdout)
+        self.assertEqual(arrivals['expected'], 4)
+        self.assertEqual(arrivals['missing'], 2)
+
+        # The agent connected throughout gets the new version, and never
+        # lost its connection.
+        cache = os.path.join(agent.dir, agent.get('forms') or 'forms')
+
+        def has_new_version():
+            for name in os.listdir(cache):
+                with open(os.path.join(cache, name), encoding='utf-8') as f:
+                    try:
+                        d = json.load(f)
+                    except ValueError:
+                        continue
+                if d.get('form') == FORM and \
+                        d.get('version') == version:
+                    return True
+            return False
+        self.wait_for(has_new_version, 30,
+                      'the agent caching %s version %d' % (FORM, version))
+        self.assertNotIn('disconnected from', agent.log_text())
+        self.assert_hub_whole(hub, [agent, newcomer], expect_total=2)
+
+
+if __name__ == '__main__':
+    gomtest.main()
