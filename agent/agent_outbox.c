@@ -479,6 +479,102 @@ s_col_json (sqlite3_stmt *st, int col)
     }
 }
 
+//  A time the sender keeps in meta (ms since 1970), or 0 if none.
+static int64_t
+s_meta_ms (sqlite3 *db, const char *key)
+{
+    char *value = gom_db_meta_get (db, key);
+    int64_t ms = value ? atoll (value) : 0;
+    free (value);
+    return ms;
+}
+
+//  key_at: the time as ISO 8601, or null.
+static void
+s_set_time (json_t *obj, const char *key, int64_t ms)
+{
+    char buf [32];
+    if (ms > 0)
+        gom_iso_time (ms, buf, sizeof buf);
+    json_object_set_new (obj, key, ms > 0 ? json_string (buf) : json_null ());
+}
+
+//  True if pid is a live gom-agent process (another user's too).
+static bool
+s_agent_alive (int64_t pid)
+{
+    if (pid <= 0 || (kill ((pid_t)pid, 0) != 0 && errno != EPERM))
+        return false;
+    char path [64], comm [32] = "";
+    snprintf (path, sizeof path, "/proc/%" PRId64 "/comm", pid);
+    FILE *f = fopen (path, "r");
+    if (f) {
+        if (!fgets (comm, sizeof comm, f))
+            comm [0] = 0;
+        fclose (f);
+    }
+    return strncmp (comm, "gom-agent", 9) == 0;
+}
+
+//  The answers to an IT person's first questions (docs/cli.md, status):
+//  is it running, since when; is it connected, since when; what waits
+//  longest, and why.
+static void
+s_status_answers (sqlite3 *db, json_t *obj)
+{
+    int64_t pid = s_meta_ms (db, "run_pid");
+    bool running = s_agent_alive (pid);
+    json_object_set_new (obj, "running", json_boolean (running));
+    json_object_set_new (obj, "pid",
+                         running ? json_integer (pid) : json_null ());
+    s_set_time (obj, "running_since_at",
+                running ? s_meta_ms (db, "run_started_ms") : 0);
+    s_set_time (obj, "stopped_at",
+                running ? 0 : s_meta_ms (db, "run_stopped_ms"));
+    int64_t since = running ? s_meta_ms (db, "connected_since_ms") : 0;
+    json_object_set_new (obj, "connected", json_boolean (since > 0));
+    s_set_time (obj, "connected_since_at", since);
+    s_set_time (obj, "disconnected_since_at",
+                running && !since ? s_meta_ms (db, "disconnected_since_ms")
+                                  : 0);
+    sqlite3_stmt *st = gom_db_prepare (
+        db, "SELECT unit, form, period, revision, state, attempts, sealed_ms "
+            "FROM outbox WHERE state IN ('queued', 'sent') ORDER BY seq "
+            "LIMIT 1");
+    json_t *stuck = json_null ();
+    if (st && sqlite3_step (st) == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text (st, 4);
+        char *error = gom_db_meta_get (db, "last_error");
+        const char *why;
+        if (!running)
+            why = s_meta_ms (db, "run_started_ms") > 0
+                      ? "the agent is not running (stopped, killed or "
+                        "crashed): start it (systemctl start gom-agent)"
+                      : "the agent has never run here: start it "
+                        "(systemctl start gom-agent)";
+        else if (error && *error)
+            why = error;
+        else if (!since)
+            why = "not connected to the hub yet";
+        else if (strcmp (state, "sent") == 0)
+            why = "sent; waiting for the hub's acknowledgement";
+        else
+            why = "queued behind the reports in flight";
+        stuck = json_pack (
+            "{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:s}", "unit",
+            (const char *)sqlite3_column_text (st, 0), "form",
+            (const char *)sqlite3_column_text (st, 1), "period",
+            (const char *)sqlite3_column_text (st, 2), "revision",
+            (json_int_t)sqlite3_column_int64 (st, 3), "state", state,
+            "attempts", (json_int_t)sqlite3_column_int64 (st, 5), "age_s",
+            (json_int_t)((gom_now_ms () - sqlite3_column_int64 (st, 6)) / 1000),
+            "why", why);
+        free (error);
+    }
+    sqlite3_finalize (st);
+    json_object_set_new (obj, "stuck", stuck);
+}
+
 json_t *
 agent_outbox_status_json (agent_outbox_t *self)
 {
@@ -526,6 +622,7 @@ agent_outbox_status_json (agent_outbox_t *self)
     json_object_set_new (obj, "hub_db_id",
                          hub_db_id ? json_string (hub_db_id) : json_null ());
     free (hub_db_id);
+    s_status_answers (self->db, obj);
     gom_db_exec (self->db, "COMMIT");
     return obj;
 }

@@ -254,6 +254,18 @@ s_set_error (agent_t *self, const char *fmt, ...)
         gom_db_meta_set (self->db, "last_error", line);
 }
 
+//  What `gom-agent status` reads of the line (agent_outbox_status_json):
+//  key set to the time now (ms since 1970), or to "" (none) if !now.
+static void
+s_meta_time (agent_t *self, const char *key, bool now)
+{
+    char buf [24] = "";
+    if (now)
+        snprintf (buf, sizeof buf, "%" PRId64, gom_now_ms ());
+    if (s_tx (self))
+        gom_db_meta_set (self->db, key, buf);
+}
+
 static void
 s_exec_id (agent_t *self, const char *sql, const uint8_t *id,
            void (*bind) (sqlite3_stmt *, void *), void *arg)
@@ -554,6 +566,8 @@ s_on_welcome (agent_t *self, Gom__Welcome *w)
         zsys_info ("hub welcomed us (database %s; enrolled for %s)",
                    w->hub_db_id, *units ? units : "no unit");
         gom_db_meta_set (self->db, "last_error", "");
+        s_meta_time (self, "connected_since_ms", true);
+        s_meta_time (self, "disconnected_since_ms", false);
     }
     self->welcomed = true;
     self->hub_max_bytes = w->max_report_bytes;
@@ -791,6 +805,8 @@ s_monitor_events (agent_t *self)
                 //  So that `gom-agent status` says so while it lasts; the
                 //  next welcome clears it.
                 s_set_error (self, "disconnected from the hub; reconnecting");
+                s_meta_time (self, "connected_since_ms", false);
+                s_meta_time (self, "disconnected_since_ms", true);
             }
             self->connected = self->welcomed = false;
         }
@@ -888,6 +904,16 @@ agent_sender_run (agent_options_t *opt)
     assert (self->flights);
     zsys_info ("agent %s for %s, outbox %s", GOM_VERSION, opt->hub,
                opt->outbox_path);
+    //  For `gom-agent status`: who runs, since when, not connected yet.
+    char pid [24];
+    snprintf (pid, sizeof pid, "%d", (int)getpid ());
+    if (s_tx (self))
+        gom_db_meta_set (self->db, "run_pid", pid);
+    s_meta_time (self, "run_started_ms", true);
+    s_meta_time (self, "run_stopped_ms", false);
+    s_meta_time (self, "connected_since_ms", false);
+    s_meta_time (self, "disconnected_since_ms", true);
+    s_tx_commit (self);
     self->last_log_ms = gom_mono_ms ();
     gom_notify_ready ();
     bool stop = false;
@@ -968,6 +994,10 @@ agent_sender_run (agent_options_t *opt)
     }
     gom_notify_stopping ();
     status = 0;
+    s_meta_time (self, "run_stopped_ms", true);
+    s_meta_time (self, "connected_since_ms", false);
+    if (s_tx (self))
+        gom_db_meta_set (self->db, "run_pid", "");
 done:
     s_tx_commit (self);
     s_socket_close (self);

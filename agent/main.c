@@ -255,6 +255,62 @@ done:
     return rc;
 }
 
+static const char *
+s_str (json_t *obj, const char *key)
+{
+    const char *s = json_string_value (json_object_get (obj, key));
+    return s ? s : "?";
+}
+
+static json_int_t
+s_int (json_t *obj, const char *key)
+{
+    return json_integer_value (json_object_get (obj, key));
+}
+
+//  The status for a person: running? connected? since when? what waits
+//  longest, and why? Then the figures, one per line.
+static void
+s_print_status (json_t *st)
+{
+    if (json_is_true (json_object_get (st, "running")))
+        printf ("running: yes, pid %" JSON_INTEGER_FORMAT ", since %s\n",
+                s_int (st, "pid"), s_str (st, "running_since_at"));
+    else if (json_is_string (json_object_get (st, "stopped_at")))
+        printf ("running: no; stopped at %s\n", s_str (st, "stopped_at"));
+    else
+        printf ("running: no (never started here, or killed)\n");
+    if (json_is_true (json_object_get (st, "connected")))
+        printf ("hub: connected since %s\n", s_str (st, "connected_since_at"));
+    else if (json_is_string (json_object_get (st, "disconnected_since_at")))
+        printf ("hub: not connected since %s\n",
+                s_str (st, "disconnected_since_at"));
+    else
+        printf ("hub: not connected\n");
+    json_t *stuck = json_object_get (st, "stuck");
+    json_int_t waiting = s_int (st, "queued") + s_int (st, "sent");
+    if (json_is_object (stuck)) {
+        json_int_t age = s_int (stuck, "age_s");
+        printf ("waiting: %" JSON_INTEGER_FORMAT " report%s; the oldest, %s %s "
+                "%s r%" JSON_INTEGER_FORMAT ", sealed %" JSON_INTEGER_FORMAT
+                " h %" JSON_INTEGER_FORMAT
+                " min ago, %s, tried %" JSON_INTEGER_FORMAT " times: %s\n",
+                waiting, waiting == 1 ? "" : "s", s_str (stuck, "unit"),
+                s_str (stuck, "form"), s_str (stuck, "period"),
+                s_int (stuck, "revision"), age / 3600, age / 60 % 60,
+                s_str (stuck, "state"), s_int (stuck, "attempts"),
+                s_str (stuck, "why"));
+    }
+    else
+        printf ("waiting: nothing; every report is acknowledged or "
+                "rejected\n");
+    if (s_int (st, "rejected") > 0)
+        printf ("rejected: %" JSON_INTEGER_FORMAT
+                " (gom-agent list shows each one's reason)\n",
+                s_int (st, "rejected"));
+    printf ("\n");
+}
+
 static int
 s_listing (args_t *a, bool list)
 {
@@ -297,11 +353,14 @@ s_listing (args_t *a, bool list)
             }
         }
         else {
+            s_print_status (value);
             const char *k;
             json_t *v;
             json_object_foreach (value, k, v) {
+                if (json_is_object (v))
+                    continue;
                 char *s = json_dumps (v, JSON_ENCODE_ANY);
-                printf ("%-20s %s\n", k, s);
+                printf ("%-22s %s\n", k, s);
                 free (s);
             }
         }

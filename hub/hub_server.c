@@ -13,6 +13,7 @@
     instead of freezing the loop; the agent resends and gets the same
     receipt. */
 #include "hub_server.h"
+#include "gom_db.h"
 #include "gom_fault.h"
 #include "gom_keys.h"
 #include "gom_notify.h"
@@ -682,6 +683,20 @@ s_memory_guard (hub_t *self)
     }
 }
 
+//  For `gom-hub status` (hub/main.c): who runs, since when; or when it
+//  stopped (a hub killed leaves its pid, which is then not alive).
+static void
+s_run_mark (hub_t *self, bool starting)
+{
+    sqlite3 *db = hub_store_db (self->store);
+    char pid [24] = "", now [24];
+    if (starting)
+        snprintf (pid, sizeof pid, "%d", (int)getpid ());
+    snprintf (now, sizeof now, "%" PRId64, gom_now_ms ());
+    gom_db_meta_set (db, "run_pid", pid);
+    gom_db_meta_set (db, starting ? "run_started_ms" : "run_stopped_ms", now);
+}
+
 //  The form pack and the unit tree, loaded (logged with why unless NULL),
 //  or NULL with err.
 static hub_catalog_t *
@@ -828,6 +843,7 @@ hub_server_run (gom_config_t *cfg)
                       self->db_path);
     zsys_info ("store: %s, database id %s", self->db_path,
                hub_store_db_id (self->store));
+    s_run_mark (self, true);
 
     self->zap = zsock_new (ZMQ_REP);
     if (!self->zap || zsock_bind (self->zap, "inproc://zeromq.zap.01") != 0) {
@@ -983,6 +999,8 @@ hub_server_run (gom_config_t *cfg)
     }
     gom_notify_stopping ();
     status = 0;
+    if (self->store)
+        s_run_mark (self, false);
 done:
     zcert_destroy (&cert);
     hub_http_stop (&self->http);

@@ -1,6 +1,7 @@
 /*  gom-hub: the provincial hub. A thin dispatcher over subcommands; the work
     is in hub_server (serving) and hub_store (the databases). */
 #include "gom_config.h"
+#include "gom_db.h"
 #include "gom_form.h"
 #include "gom_keys.h"
 #include "gom_util.h"
@@ -270,6 +271,104 @@ s_enroll (args_t *a, bool revoke)
     return 0;
 }
 
+//  A time kept in the hub's meta (ms since 1970), or 0.
+static int64_t
+s_meta_ms (sqlite3 *db, const char *key)
+{
+    char *value = gom_db_meta_get (db, key);
+    int64_t ms = value ? atoll (value) : 0;
+    free (value);
+    return ms;
+}
+
+static json_t *
+s_time_json (int64_t ms)
+{
+    char buf [32];
+    if (ms <= 0)
+        return json_null ();
+    gom_iso_time (ms, buf, sizeof buf);
+    return json_string (buf);
+}
+
+#define STUCK_LISTED 10
+#define SILENT_MS    (15 * 60 * 1000)
+
+//  The status's answers to an IT person's first questions (docs/cli.md):
+//  is the hub running, since when; which agents hold reports that have not
+//  come (as they said at their last hello), since when, and why it looks
+//  that way.
+static void
+s_status_answers (hub_store_t *store, json_t *status)
+{
+    sqlite3 *db = hub_store_db (store);
+    int64_t pid = s_meta_ms (db, "run_pid");
+    char comm [32] = "", path [64];
+    snprintf (path, sizeof path, "/proc/%" PRId64 "/comm", pid);
+    FILE *f = pid > 0 ? fopen (path, "r") : NULL;
+    if (f) {
+        if (!fgets (comm, sizeof comm, f))
+            comm [0] = 0;
+        fclose (f);
+    }
+    bool running = strncmp (comm, "gom-hub", 7) == 0;
+    json_object_set_new (status, "running", json_boolean (running));
+    json_object_set_new (status, "pid",
+                         running ? json_integer (pid) : json_null ());
+    json_object_set_new (
+        status, "running_since_at",
+        s_time_json (running ? s_meta_ms (db, "run_started_ms") : 0));
+    json_object_set_new (
+        status, "stopped_at",
+        s_time_json (running ? 0 : s_meta_ms (db, "run_stopped_ms")));
+    //  Agents whose last hello said they hold reports, oldest first.
+    sqlite3_stmt *st = gom_db_prepare (
+        db, "SELECT a.key, a.queue_depth, a.oldest_queued_age_s, "
+            "a.last_seen_ms, (SELECT group_concat(unit, ',') FROM "
+            "keys.agent_units u WHERE u.key = a.key) FROM keys.agents a "
+            "WHERE a.revoked_ms IS NULL AND a.queue_depth > 0 ORDER BY "
+            "a.oldest_queued_age_s DESC");
+    json_t *stuck = json_array ();
+    size_t n = 0;
+    while (st && sqlite3_step (st) == SQLITE_ROW) {
+        if (n++ >= STUCK_LISTED)
+            continue;
+        char fp [16];
+        gom_key_fingerprint ((const char *)sqlite3_column_text (st, 0), fp,
+                             sizeof fp);
+        int64_t depth = sqlite3_column_int64 (st, 1);
+        int64_t age = sqlite3_column_int64 (st, 2);
+        int64_t seen = sqlite3_column_int64 (st, 3);
+        const char *units = (const char *)sqlite3_column_text (st, 4);
+        char seen_at [32] = "never", why [300];
+        if (seen > 0)
+            gom_iso_time (seen, seen_at, sizeof seen_at);
+        if (gom_now_ms () - seen > SILENT_MS)
+            snprintf (why, sizeof why,
+                      "not heard from since %s: the agent is not running or "
+                      "cannot reach the hub (its gom-agent status says "
+                      "which)",
+                      seen_at);
+        else
+            snprintf (why, sizeof why,
+                      "connected lately, the oldest sealed %" PRId64
+                      " min before its last hello: on its way, or refused "
+                      "again and again (the hub's log has each NACK with "
+                      "this fingerprint)",
+                      age / 60);
+        json_array_append_new (
+            stuck, json_pack ("{s:s, s:s, s:I, s:I, s:o, s:s}", "fingerprint",
+                              fp, "units", units ? units : "", "queue_depth",
+                              (json_int_t)depth, "oldest_queued_age_s",
+                              (json_int_t)age, "last_seen_at",
+                              s_time_json (seen), "why", why));
+    }
+    sqlite3_finalize (st);
+    json_object_set_new (status, "agents_with_queues",
+                         json_integer ((json_int_t)n));
+    json_object_set_new (status, "stuck", stuck);
+}
+
 static int
 s_listing (args_t *a, const char *what)
 {
@@ -280,6 +379,8 @@ s_listing (args_t *a, const char *what)
         strcmp (what, "reports") == 0  ? hub_store_reports_json (store)
         : strcmp (what, "status") == 0 ? hub_store_status_json (store)
                                        : hub_store_agents_json (store);
+    if (strcmp (what, "status") == 0)
+        s_status_answers (store, value);
     hub_store_destroy (&store);
     if (a->json)
         s_print_json (value);
@@ -302,12 +403,42 @@ s_listing (args_t *a, const char *what)
         printf ("%zu reports\n", json_array_size (value));
     }
     else if (strcmp (what, "status") == 0) {
+        json_t *v = json_object_get (value, "running_since_at");
+        if (json_is_true (json_object_get (value, "running")))
+            printf ("running: yes, pid %" JSON_INTEGER_FORMAT ", since %s\n",
+                    json_integer_value (json_object_get (value, "pid")),
+                    json_is_string (v) ? json_string_value (v) : "?");
+        else {
+            v = json_object_get (value, "stopped_at");
+            printf ("running: no%s%s\n",
+                    json_is_string (v) ? "; stopped at "
+                                       : " (killed, or never started here)",
+                    json_is_string (v) ? json_string_value (v) : "");
+        }
+        v = json_object_get (value, "last_received_at");
+        printf ("last report received: %s\n",
+                json_is_string (v) ? json_string_value (v) : "none yet");
+        size_t i;
+        json_t *s;
+        json_array_foreach (json_object_get (value, "stuck"), i, s) {
+            printf ("waiting at agent %s (units %s): %" JSON_INTEGER_FORMAT
+                    " report(s); %s\n",
+                    json_string_value (json_object_get (s, "fingerprint")),
+                    json_string_value (json_object_get (s, "units")),
+                    json_integer_value (json_object_get (s, "queue_depth")),
+                    json_string_value (json_object_get (s, "why")));
+        }
+        if (!json_array_size (json_object_get (value, "stuck")))
+            printf ("waiting at agents: nothing, as they said at their last "
+                    "hello\n");
+        printf ("\n");
         const char *k;
-        json_t *v;
         json_object_foreach (value, k, v) {
-            char *s = json_dumps (v, JSON_ENCODE_ANY);
-            printf ("%-18s %s\n", k, s);
-            free (s);
+            if (json_is_array (v))
+                continue;
+            char *text = json_dumps (v, JSON_ENCODE_ANY);
+            printf ("%-20s %s\n", k, text);
+            free (text);
         }
     }
     else {
