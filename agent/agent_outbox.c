@@ -479,16 +479,6 @@ s_col_json (sqlite3_stmt *st, int col)
     }
 }
 
-//  A time the sender keeps in meta (ms since 1970), or 0 if none.
-static int64_t
-s_meta_ms (sqlite3 *db, const char *key)
-{
-    char *value = gom_db_meta_get (db, key);
-    int64_t ms = value ? atoll (value) : 0;
-    free (value);
-    return ms;
-}
-
 //  key_at: the time as ISO 8601, or null.
 static void
 s_set_time (json_t *obj, const char *key, int64_t ms)
@@ -522,21 +512,21 @@ s_agent_alive (int64_t pid)
 static void
 s_status_answers (sqlite3 *db, json_t *obj)
 {
-    int64_t pid = s_meta_ms (db, "run_pid");
+    int64_t pid = gom_db_meta_int (db, "run_pid");
     bool running = s_agent_alive (pid);
     json_object_set_new (obj, "running", json_boolean (running));
     json_object_set_new (obj, "pid",
                          running ? json_integer (pid) : json_null ());
     s_set_time (obj, "running_since_at",
-                running ? s_meta_ms (db, "run_started_ms") : 0);
+                running ? gom_db_meta_int (db, "run_started_ms") : 0);
     s_set_time (obj, "stopped_at",
-                running ? 0 : s_meta_ms (db, "run_stopped_ms"));
-    int64_t since = running ? s_meta_ms (db, "connected_since_ms") : 0;
+                running ? 0 : gom_db_meta_int (db, "run_stopped_ms"));
+    int64_t since = running ? gom_db_meta_int (db, "connected_since_ms") : 0;
     json_object_set_new (obj, "connected", json_boolean (since > 0));
     s_set_time (obj, "connected_since_at", since);
-    s_set_time (obj, "disconnected_since_at",
-                running && !since ? s_meta_ms (db, "disconnected_since_ms")
-                                  : 0);
+    s_set_time (
+        obj, "disconnected_since_at",
+        running && !since ? gom_db_meta_int (db, "disconnected_since_ms") : 0);
     sqlite3_stmt *st = gom_db_prepare (
         db, "SELECT unit, form, period, revision, state, attempts, sealed_ms "
             "FROM outbox WHERE state IN ('queued', 'sent') ORDER BY seq "
@@ -547,7 +537,7 @@ s_status_answers (sqlite3 *db, json_t *obj)
         char *error = gom_db_meta_get (db, "last_error");
         const char *why;
         if (!running)
-            why = s_meta_ms (db, "run_started_ms") > 0
+            why = gom_db_meta_int (db, "run_started_ms") > 0
                       ? "the agent is not running (stopped, killed or "
                         "crashed): start it (systemctl start gom-agent)"
                       : "the agent has never run here: start it "

@@ -91,6 +91,15 @@ gom_db_meta_get (sqlite3 *db, const char *key)
     return value;
 }
 
+int64_t
+gom_db_meta_int (sqlite3 *db, const char *key)
+{
+    char *value = gom_db_meta_get (db, key);
+    int64_t n = value ? atoll (value) : 0;
+    free (value);
+    return n;
+}
+
 int
 gom_db_meta_set (sqlite3 *db, const char *key, const char *value)
 {

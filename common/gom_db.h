@@ -28,6 +28,9 @@ sqlite3_stmt *gom_db_prepare (sqlite3 *db, const char *sql);
 //  frees.
 char *gom_db_meta_get (sqlite3 *db, const char *key);
 
+//  Value of meta key as an integer; 0 when missing, empty or not a number.
+int64_t gom_db_meta_int (sqlite3 *db, const char *key);
+
 //  Sets meta key; 0 or -1.
 int gom_db_meta_set (sqlite3 *db, const char *key, const char *value);
 

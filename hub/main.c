@@ -271,16 +271,6 @@ s_enroll (args_t *a, bool revoke)
     return 0;
 }
 
-//  A time kept in the hub's meta (ms since 1970), or 0.
-static int64_t
-s_meta_ms (sqlite3 *db, const char *key)
-{
-    char *value = gom_db_meta_get (db, key);
-    int64_t ms = value ? atoll (value) : 0;
-    free (value);
-    return ms;
-}
-
 static json_t *
 s_time_json (int64_t ms)
 {
@@ -302,7 +292,7 @@ static void
 s_status_answers (hub_store_t *store, json_t *status)
 {
     sqlite3 *db = hub_store_db (store);
-    int64_t pid = s_meta_ms (db, "run_pid");
+    int64_t pid = gom_db_meta_int (db, "run_pid");
     char comm [32] = "", path [64];
     snprintf (path, sizeof path, "/proc/%" PRId64 "/comm", pid);
     FILE *f = pid > 0 ? fopen (path, "r") : NULL;
@@ -317,10 +307,10 @@ s_status_answers (hub_store_t *store, json_t *status)
                          running ? json_integer (pid) : json_null ());
     json_object_set_new (
         status, "running_since_at",
-        s_time_json (running ? s_meta_ms (db, "run_started_ms") : 0));
+        s_time_json (running ? gom_db_meta_int (db, "run_started_ms") : 0));
     json_object_set_new (
         status, "stopped_at",
-        s_time_json (running ? 0 : s_meta_ms (db, "run_stopped_ms")));
+        s_time_json (running ? 0 : gom_db_meta_int (db, "run_stopped_ms")));
     //  Agents whose last hello said they hold reports, oldest first.
     sqlite3_stmt *st = gom_db_prepare (
         db, "SELECT a.key, a.queue_depth, a.oldest_queued_age_s, "
