@@ -39,6 +39,7 @@ typedef struct {
     int attempts;     //  sends on this run
     int64_t sent_ms;  //  monotonic, last send
     int64_t due_ms;   //  monotonic, when to resend
+    bool timer;       //  due_ms is the resend timeout (not a NACK's wait)
 } flight_t;
 
 typedef struct {
@@ -60,6 +61,8 @@ typedef struct {
     int64_t rebuild_ms;    //  monotonic; when to make a socket
     int64_t auth_backoff_ms;
     int64_t hello_due_ms;
+    int64_t hello_sent_ms;  //  the first hello of this connection
+    int hellos;             //  sent on this connection before the welcome
     int64_t hello_backoff_ms;
     int64_t last_rx_ms;
     int64_t contact_written_ms;
@@ -68,6 +71,7 @@ typedef struct {
     int64_t hub_max_bytes;  //  from welcome
     int64_t cursor;         //  highest outbox seq loaded
     int64_t srtt, rttvar;   //  smoothed round trip (ms), 0 = none yet
+    int rto_shift;          //  doublings kept since the last clean sample
     flight_t *flights;
     size_t n_flights;                 //  live ones
     int64_t acked, rejected, resent;  // for the periodic log line
@@ -329,7 +333,13 @@ s_timeout (agent_t *self, int attempts)
         self->srtt ? self->srtt + 4 * self->rttvar : self->opt->resend_min_ms;
     if (rto < self->opt->resend_min_ms)
         rto = self->opt->resend_min_ms;
-    for (int i = 1; i < attempts && rto < self->opt->resend_max_ms; i++)
+    //  Karn: a timeout's doubling stays for new reports too until an
+    //  unambiguous sample comes; otherwise, with the round trip above the
+    //  floor and no sample yet, every report would be sent twice, for ever
+    //  (each ack answers a resent report, so none gives a sample).
+    int doublings =
+        attempts - 1 > self->rto_shift ? attempts - 1 : self->rto_shift;
+    for (int i = 0; i < doublings && rto < self->opt->resend_max_ms; i++)
         rto *= 2;
     if (rto > self->opt->resend_max_ms)
         rto = self->opt->resend_max_ms;
@@ -427,6 +437,8 @@ s_send_due (agent_t *self)
         flight_t *f = &self->flights [i];
         if (!f->live || f->due_ms > now)
             continue;
+        if (f->attempts > 0 && f->timer && f->attempts > self->rto_shift)
+            self->rto_shift = f->attempts;  //  its timeout expired
         if (self->hub_max_bytes && (int64_t)f->len > self->hub_max_bytes) {
             char reason [200];
             snprintf (reason, sizeof reason,
@@ -449,6 +461,7 @@ s_send_due (agent_t *self)
         f->attempts++;
         f->sent_ms = now;
         f->due_ms = now + s_timeout (self, f->attempts);
+        f->timer = true;
         if (s_tx (self)) {
             sqlite3_stmt *st = gom_db_prepare (
                 self->db, "UPDATE outbox SET state='sent', "
@@ -558,6 +571,11 @@ s_on_welcome (agent_t *self, Gom__Welcome *w)
         gom_db_meta_set (self->db, "hub_db_id", w->hub_db_id);
     free (last);
     bool was_welcomed = self->welcomed;
+    //  The first round trip estimate: hello to welcome, when the hello went
+    //  once (Karn), so that the first window of reports on a slow line is
+    //  not resent at the floor before any report could give one.
+    if (!self->welcomed && self->hellos == 1 && !self->srtt)
+        s_rtt_sample (self, gom_mono_ms () - self->hello_sent_ms);
     if (!self->welcomed) {
         char units [256] = "";
         for (size_t i = 0; i < w->n_units; i++)
@@ -576,7 +594,7 @@ s_on_welcome (agent_t *self, Gom__Welcome *w)
     //  welcome that answers a periodic status hello changes nothing.
     if (!was_welcomed)
         for (int64_t i = 0; i < self->opt->window; i++)
-            self->flights [i].due_ms = 0;
+            self->flights [i].due_ms = 0, self->flights [i].timer = false;
 }
 
 typedef struct {
@@ -601,8 +619,10 @@ s_on_ack (agent_t *self, Gom__Ack *ack)
         return;
     gom_fault_point ("agent-before-ack-record");  //  decoded, not recorded
     flight_t *f = s_flight_find (self, ack->report_id.data, ack->report_id.len);
-    if (f && f->attempts == 1)  //  Karn: only unambiguous samples
+    if (f && f->attempts == 1) {  //  Karn: only unambiguous samples
         s_rtt_sample (self, gom_mono_ms () - f->sent_ms);
+        self->rto_shift = 0;
+    }
     char *db_id = gom_db_meta_get (self->db, "hub_db_id");
     ack_args_t args = { ack, db_id };
     s_exec_id (self,
@@ -644,6 +664,7 @@ s_on_nack (agent_t *self, Gom__Nack *nack)
             if (nack->retry_after_ms > wait)
                 wait = nack->retry_after_ms;
             f->due_ms = gom_mono_ms () + wait;
+            f->timer = false;
         }
     }
 }
@@ -798,6 +819,7 @@ s_monitor_events (agent_t *self)
             self->auth_backoff_ms = 0;
             self->hello_backoff_ms = self->opt->resend_min_ms;
             self->hello_due_ms = now;
+            self->hellos = 0;
         }
         else if (event == ZMQ_EVENT_DISCONNECTED) {
             if (self->connected) {
@@ -952,6 +974,8 @@ agent_sender_run (agent_options_t *opt)
         if (self->dealer && self->connected && !self->welcomed &&
             now >= self->hello_due_ms) {
             s_send_hello (self);
+            if (self->hellos++ == 0)
+                self->hello_sent_ms = now;
             self->hello_due_ms = now + self->hello_backoff_ms;
             self->hello_backoff_ms *= 2;
             if (self->hello_backoff_ms > opt->resend_max_ms)

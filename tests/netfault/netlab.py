@@ -24,8 +24,18 @@ Profiles (all undone by Lab.clear(); partition/blackhole by Lab.heal()):
   flap(up_s, down_s, cycles)  background thread: partition/heal on a
                               schedule, bounded in cycles and time
 
-Not here: delay, reordering, duplication (no netem on this kernel; they
-would need a user-space forwarder).
+  relay(delay_ms, jitter_ms, loss, reorder, duplicate, direction)
+                              user-space forwarder (relay.py, a TUN device
+                              in the WAN namespace) on the path: one-way
+                              delay, jitter, loss, reordering, duplication
+                              per direction (this kernel has no netem)
+  wire_bytes()                bytes/packets sent out of `wa` and `wh` (what
+                              crossed the WAN, per direction)
+
+With the relay on, packets go wh -> relay (TUN) -> wa and back: the
+kernel forwards them twice, so the iptables rules match on the outgoing
+link only (-o wa: to the agents, -o wh: to the hub), once per packet, and
+tc on wa/wh shapes what leaves the relay.
 
 The gom daemons run inside the namespaces: NsHub / NsAgent are gomtest's
 Hub / Agent whose `run` command line is prefixed with `ip netns exec NS`
@@ -38,8 +48,10 @@ Standard library only besides those.
 """
 
 import atexit
+import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -147,6 +159,9 @@ class Lab(object):
         self.wan_ns = base + '-wan'
         self.created = []
         self._flapper = None
+        self._relay = None      # the relay.py process, when on
+        self._relay_buf = b''
+        self.relay_settings = {}
         self.log = []           # (monotonic time, event) of every fault
 
     # ------------------------------------------------------------ lifecycle
@@ -196,6 +211,7 @@ class Lab(object):
             self.stop_flap()
         except Exception:
             pass
+        self._relay_kill()
         for ns in reversed(self.created):
             _run(['ip', 'netns', 'del', ns], check=False)
         self.created = []
@@ -239,10 +255,12 @@ class Lab(object):
                 'to_hub': ['wh']}[direction]
 
     def _fwd(self, direction):
-        """iptables FORWARD match (-i/-o) for each direction."""
+        """iptables FORWARD match for each direction. Only the outgoing
+        link: with the relay on, a packet is forwarded twice (wh -> TUN,
+        TUN -> wa), and `-o wa` / `-o wh` match it exactly once."""
         assert direction in DIRECTIONS, direction
-        d = {'to_agents': ['-i', 'wh', '-o', 'wa'],
-             'to_hub': ['-i', 'wa', '-o', 'wh']}
+        d = {'to_agents': ['-o', 'wa'],
+             'to_hub': ['-o', 'wh']}
         if direction == 'both':
             return [d['to_agents'], d['to_hub']]
         return [d[direction]]
@@ -289,8 +307,9 @@ class Lab(object):
         self._note('heal')
 
     def clear(self):
-        """Removes every profile: heal, loss rules, tc qdiscs."""
+        """Removes every profile: heal, loss rules, tc qdiscs, relay."""
         self.stop_flap()
+        self.relay_stop()
         self.heal()
         self.ns(self.wan_ns, 'iptables', '-F', 'GOMNF_LOSS')
         for dev in ('wa', 'wh'):
@@ -311,6 +330,156 @@ class Lab(object):
                     n += int(f[0])
             out[chain] = n
         return out
+
+    def wire_bytes(self):
+        """{'to_agents': {'bytes': B, 'packets': P}, 'to_hub': {...}}: what
+        the WAN sent out of `wa` (to the agents) and `wh` (to the hub)
+        since the lab was made (the links' tx counters: after loss, cuts,
+        the relay and shaping; packets a qdisc dropped are not counted).
+        Subtract two readings to measure a phase."""
+        files = ['/sys/class/net/%s/statistics/%s' % (dev, what)
+                 for dev in ('wa', 'wh') for what in ('tx_bytes',
+                                                      'tx_packets')]
+        cp = self.ns(self.wan_ns, 'cat', *files)
+        v = [int(x) for x in cp.stdout.split()]
+        assert len(v) == 4, cp.stdout
+        return {'to_agents': {'bytes': v[0], 'packets': v[1]},
+                'to_hub': {'bytes': v[2], 'packets': v[3]}}
+
+    @staticmethod
+    def wire_total(before, after):
+        """Bytes both ways between two wire_bytes() readings."""
+        return sum(after[d]['bytes'] - before[d]['bytes']
+                   for d in ('to_agents', 'to_hub'))
+
+    # ---------------------------------------------------------------- relay
+
+    RELAY_DEV = 'gomrl0'
+    RELAY_TABLE = '77'
+
+    def relay(self, delay_ms=0, jitter_ms=0, loss=0.0, reorder=0.0,
+              duplicate=0.0, reorder_ms=50, direction='both', seed=None):
+        """Puts the user-space forwarder (relay.py) on the path, if it is
+        not there yet, and sets `direction`'s profile (the other direction
+        keeps its own): one-way delay_ms +- jitter_ms, loss, reorder
+        (that share held reorder_ms longer, so later packets overtake it),
+        duplicate (that share sent twice). Undone by relay_stop()/clear()."""
+        assert direction in DIRECTIONS, direction
+        if self._relay is None:
+            self._relay_start()
+        msg = {'cmd': 'set', 'direction': direction, 'delay_ms': delay_ms,
+               'jitter_ms': jitter_ms, 'loss': loss, 'reorder': reorder,
+               'duplicate': duplicate, 'reorder_ms': reorder_ms}
+        if seed is not None:
+            msg['seed'] = seed
+        ans = self._relay_call(msg)
+        self.relay_settings = ans['config']
+        self._note('relay %s delay %d+-%d ms loss %.2f reorder %.2f '
+                   'duplicate %.2f' % (direction, delay_ms, jitter_ms, loss,
+                                       reorder, duplicate))
+        return ans['config']
+
+    def relay_on(self):
+        return self._relay is not None
+
+    def relay_stats(self):
+        """The relay's counters: {'to_hub': {...}, 'to_agents': {...},
+        'held': n} (see relay.py); raises if the relay is not running."""
+        assert self._relay is not None, 'relay not running'
+        return self._relay_call({'cmd': 'stats'})
+
+    def relay_stop(self):
+        """Takes the relay off the path (plain kernel forwarding again);
+        packets it still held are lost. Returns its last counters (or
+        None if it was not running)."""
+        if self._relay is None:
+            return None
+        for pref in ('1000', '1001'):
+            self.ns(self.wan_ns, 'ip', 'rule', 'del', 'pref', pref,
+                    check=False)
+        stats = None
+        try:
+            stats = self._relay_call({'cmd': 'stats'})
+            self._relay_call({'cmd': 'quit'})
+            self._relay.wait(5)
+        except Exception:
+            pass
+        self._relay_kill()
+        self._note('relay off')
+        return stats
+
+    def _relay_start(self):
+        proc = subprocess.Popen(
+            self.prefix(self.wan_ns) + [sys.executable,
+                                        os.path.join(HERE, 'relay.py'),
+                                        self.RELAY_DEV],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._relay = proc
+        self._relay_buf = b''
+        try:
+            ans = self._relay_read(10)
+            assert ans.get('ready'), ans
+            w = self.wan_ns
+            for k in ('all', 'default', 'wa', 'wh', self.RELAY_DEV):
+                self.ns(w, 'sysctl', '-q', '-w',
+                        'net.ipv4.conf.%s.rp_filter=0' % k)
+            self.ns(w, 'sysctl', '-q', '-w',
+                    'net.ipv6.conf.%s.disable_ipv6=1' % self.RELAY_DEV,
+                    check=False)
+            self.ip(w, 'link', 'set', self.RELAY_DEV, 'up')
+            self.ip(w, 'route', 'replace', 'default', 'dev', self.RELAY_DEV,
+                    'table', self.RELAY_TABLE)
+            self.ip(w, 'rule', 'add', 'pref', '1000', 'iif', 'wh', 'lookup',
+                    self.RELAY_TABLE)
+            self.ip(w, 'rule', 'add', 'pref', '1001', 'iif', 'wa', 'lookup',
+                    self.RELAY_TABLE)
+        except Exception:
+            self._relay_kill()
+            raise
+        self._note('relay on')
+
+    def _relay_read(self, timeout):
+        fd = self._relay.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b'\n' not in self._relay_buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError('relay: no answer within %d s' % timeout)
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                data = os.read(fd, 65536)
+                if not data:
+                    raise RuntimeError('relay exited (status %r)'
+                                       % self._relay.poll())
+                self._relay_buf += data
+        line, self._relay_buf = self._relay_buf.split(b'\n', 1)
+        return json.loads(line.decode())
+
+    def _relay_call(self, msg, timeout=10):
+        assert self._relay is not None, 'relay not running'
+        self._relay.stdin.write((json.dumps(msg) + '\n').encode())
+        self._relay.stdin.flush()
+        ans = self._relay_read(timeout)
+        if not ans.get('ok'):
+            raise RuntimeError('relay: %s' % ans)
+        return ans
+
+    def _relay_kill(self):
+        """Kills the relay process if any; never raises."""
+        p, self._relay = self._relay, None
+        if p is None:
+            return
+        try:
+            if p.poll() is None:
+                p.kill()
+            p.wait(5)
+        except Exception:
+            pass
+        for f in (p.stdin, p.stdout):
+            try:
+                f.close()
+            except Exception:
+                pass
 
     def link_is_up(self):
         cp = self.ip(self.wan_ns, 'link', 'show', 'wa')
@@ -523,6 +692,66 @@ class NetFaultCase(gomtest.GomTestCase):
                     sts.append('%s: %r' % (a.name, e2))
             raise AssertionError('%s\n%s' % (e, '\n'.join(sts)))
         return time.monotonic() - t0
+
+    def scenario(self, name, hub, agents, sent, drain_s, wire0):
+        """Prints the scenario's machine-readable line to standard error:
+
+        scenario NAME reports_sent=N stored=N duplicates_suppressed=N
+                 drain_s=X bytes_per_report=Y
+
+        stored: rows at the hub; duplicates_suppressed: the hub's `status
+        --json` duplicates counter; drain_s: as the test measured it (see
+        its doc); bytes_per_report: bytes the WAN sent both ways (tx
+        counters of wa and wh, TCP/IP headers, handshakes, heartbeats and
+        retransmissions included) since `wire0` (a Lab.wire_bytes()
+        reading), divided by reports_sent. Returns the values as a dict."""
+        st = hub.status()
+        stored = len(hub.reports())
+        wire = self.lab.wire_total(wire0, self.lab.wire_bytes())
+        out = dict(name=name, reports_sent=sent, stored=stored,
+                   duplicates_suppressed=st['duplicates'], drain_s=drain_s,
+                   bytes_per_report=wire / max(sent, 1), nacks=st['nacks'])
+        sys.stderr.write('scenario %(name)s reports_sent=%(reports_sent)d '
+                         'stored=%(stored)d duplicates_suppressed='
+                         '%(duplicates_suppressed)d drain_s=%(drain_s).1f '
+                         'bytes_per_report=%(bytes_per_report).0f\n' % out)
+        sys.stderr.flush()
+        return out
+
+    def relay_stats(self):
+        """The relay's counters, printed compactly (for the log)."""
+        st = self.lab.relay_stats()
+        for d in ('to_hub', 'to_agents'):
+            k = st[d]
+            self.say('relay %-9s in %d pkts %d B, out %d pkts %d B, lost %d, '
+                     'duplicated %d, reordered %d, overflow %d, write errors '
+                     '%d', d, k['pkts_in'], k['bytes_in'], k['pkts_out'],
+                     k['bytes_out'], k['lost'], k['duplicated'],
+                     k['reordered'], k['overflow'], k['write_errors'])
+        return st
+
+    def tcp_rtt_ms(self, samples=3):
+        """Round trip of a TCP SYN from the agents to the hub's address
+        (median of `samples`, in ms): proof the delay is on the line."""
+        code = ('import socket,time\nt=time.monotonic()\n'
+                's=socket.socket()\ns.settimeout(10)\n'
+                'try:\n s.connect((%r,9))\nexcept ConnectionRefusedError:\n'
+                ' pass\nprint(time.monotonic()-t)\n' % HUB_ADDR)
+        v = sorted(float(self.lab.ns(self.lab.agents_ns, sys.executable,
+                                     '-c', code).stdout) * 1000
+                   for _ in range(samples))
+        return v[len(v) // 2]
+
+    def nstat(self, ns, *names):
+        """{name: value} of kernel TCP counters (nstat -az) in namespace
+        ns, e.g. TcpExtTCPOFOQueue (segments that arrived out of order)."""
+        cp = self.lab.ns(ns, 'nstat', '-asz', '--json', check=False)
+        try:
+            d = json.loads(cp.stdout)
+            d = d.get('kernel', d)
+        except ValueError:
+            d = {}
+        return {n: int(d.get(n, 0)) for n in names}
 
     def assert_daemons_alive(self, *daemons):
         for d in daemons:

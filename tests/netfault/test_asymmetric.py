@@ -13,6 +13,7 @@ window after a reconnect). Proves that:
 - still every report is stored exactly once (3 agents x 40 reports, in
   4 waves, each wave acked before the next), with the receipt its agent
   holds, and nothing is rejected.
+drain_s: agents started -> last wave acked.
 """
 
 import os
@@ -53,6 +54,7 @@ class AsymmetricTest(netlab.NetFaultCase):
                                          **AGENT_SETTINGS))
             files.append(self.narrative_reports(unit, PER_AGENT))
         lab.loss(LOSS, 'to_agents')
+        wire0 = lab.wire_bytes()
         t0 = time.monotonic()
         for a in agents:
             a.start()
@@ -63,6 +65,7 @@ class AsymmetricTest(netlab.NetFaultCase):
                 a.submit_ok(*fs[w * per_wave:(w + 1) * per_wave])
             self.wait_all_delivered(agents, AGENTS * per_wave * (w + 1),
                                     DEADLINE, 'wave %d acked' % w)
+        drain = time.monotonic() - t0
         drops = lab.drops()
         self.say('all %d acked %.1f s after start; hub->agents packets '
                  'dropped: %d', total, time.monotonic() - t0,
@@ -85,6 +88,7 @@ class AsymmetricTest(netlab.NetFaultCase):
         self.assert_daemons_alive(hub, *agents)
         self.assert_hub_whole(hub, agents, total)
         self.assertEqual(st['reports'], total)
+        self.scenario('asymmetric_loss', hub, agents, total, drain, wire0)
 
 
 if __name__ == '__main__':

@@ -19,6 +19,7 @@ Proves that:
   packets, and after the heal (the shaping is lifted too) delivery resumes
   and completes within RECOVER_S seconds (measured and printed);
 - every report is stored exactly once with matching receipts.
+drain_s: heal -> all acked.
 """
 
 import os
@@ -60,6 +61,7 @@ class BlackholeTest(netlab.NetFaultCase):
                                          **AGENT_SETTINGS))
             files.append(self.narrative_reports(unit, PER_AGENT,
                                                 n_cells=N_CELLS))
+        wire0 = lab.wire_bytes()
         for a in agents:
             a.start()
         for a in agents:
@@ -139,6 +141,7 @@ class BlackholeTest(netlab.NetFaultCase):
         st = hub.status()
         self.say('hub status: reports %s, duplicates %s, nacks %s',
                  st['reports'], st['duplicates'], st['nacks'])
+        self.scenario('blackhole', hub, agents, total, took, wire0)
         if missed:
             self.fail('heartbeats did not detect the black hole within %d s '
                       'on %s (delivery after the heal was fine). The '
