@@ -2,6 +2,7 @@
     queue is agent_outbox, the sending is agent_sender. */
 #include "agent_outbox.h"
 #include "agent_sender.h"
+#include "agent_transfer.h"
 #include "gom_config.h"
 #include "gom_csv.h"
 #include "gom_xlsx.h"
@@ -28,6 +29,10 @@ static const char *s_usage =
     "          .csv or .xlsx)\n"
     "  template --config DIR/agent.cfg --form F --period P [--unit U]\n"
     "           [--revision N] [--out FILE.csv | --xlsx FILE.xlsx]\n"
+    "  export  --config DIR/agent.cfg --out FILE  (unsent reports, for a USB "
+    "stick)\n"
+    "  receipts --config DIR/agent.cfg FILE  (the hub's answers to an "
+    "export)\n"
     "  version\n"
     "See docs/cli.md.\n";
 
@@ -204,6 +209,31 @@ s_load (args_t *a, gom_config_t **cfg, agent_options_t *opt)
         return s_fail ("%s", err);
     }
     return 0;
+}
+
+//  export --out FILE, receipts FILE (agent_transfer.h).
+static int
+s_transfer (args_t *a, const char *cmd, int argc, char **argv)
+{
+    bool export = strcmp (cmd, "export") == 0;
+    const char *path = export                      ? a->out
+                       : a->first_file == argc - 1 ? argv [a->first_file]
+                                                   : NULL;
+    if (!path)
+        return s_fail (export ? "usage: gom-agent export --config "
+                                "DIR/agent.cfg --out FILE"
+                              : "usage: gom-agent receipts --config "
+                                "DIR/agent.cfg FILE");
+    gom_config_t *cfg = NULL;
+    agent_options_t opt;
+    if (s_load (a, &cfg, &opt) != 0)
+        return 1;
+    char err [600];
+    int rc = export ? agent_export (&opt, path, stdout, err, sizeof err)
+                    : agent_receipts (&opt, path, stdout, err, sizeof err);
+    agent_options_free (&opt);
+    gom_config_destroy (&cfg);
+    return rc == 0 ? 0 : s_fail ("%s", err);
 }
 
 static int
@@ -485,7 +515,8 @@ main (int argc, char **argv)
         fputs (s_usage, stdout);
         return 0;
     }
-    bool files = strcmp (cmd, "submit") == 0 || strcmp (cmd, "check") == 0;
+    bool files = strcmp (cmd, "submit") == 0 || strcmp (cmd, "check") == 0 ||
+                 strcmp (cmd, "receipts") == 0;
     if (s_parse (argc - 1, argv + 1, &a, files) != 0) {
         fputs (s_usage, stderr);
         return 2;
@@ -498,6 +529,8 @@ main (int argc, char **argv)
         return s_check (&a, argc - 1, argv + 1);
     if (strcmp (cmd, "template") == 0)
         return s_template (&a);
+    if (strcmp (cmd, "export") == 0 || strcmp (cmd, "receipts") == 0)
+        return s_transfer (&a, cmd, argc - 1, argv + 1);
     if (strcmp (cmd, "status") == 0)
         return s_listing (&a, false);
     if (strcmp (cmd, "list") == 0)

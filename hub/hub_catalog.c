@@ -190,6 +190,29 @@ s_refuse (hub_result_t *res, const char *code, const char *fmt, ...)
 }
 
 bool
+hub_report_too_large (const Gom__Report *r, int64_t max_cells,
+                      int64_t max_text_bytes, char *reason, size_t reasonlen)
+{
+    size_t text_bytes = 0;
+    for (size_t i = 0; i < r->n_texts; i++)
+        if (r->texts [i]->text)
+            text_bytes += strlen (r->texts [i]->text);
+    if ((int64_t)r->n_cells > max_cells)
+        snprintf (reason, reasonlen,
+                  "%zu cells: this hub takes at most %" PRId64
+                  " per report (max_cells_per_report)",
+                  r->n_cells, max_cells);
+    else if ((int64_t)text_bytes > max_text_bytes)
+        snprintf (reason, reasonlen,
+                  "%zu bytes of text: this hub takes at most %" PRId64
+                  " per report (max_text_bytes_per_report)",
+                  text_bytes, max_text_bytes);
+    else
+        return false;
+    return true;
+}
+
+bool
 hub_catalog_validate (void *arg, const Gom__Report *r, hub_result_t *res)
 {
     hub_catalog_t *self = arg;

@@ -37,6 +37,12 @@ size_t hub_catalog_unit_count (hub_catalog_t *self);
 bool hub_catalog_validate (void *self, const Gom__Report *report,
                            hub_result_t *res);
 
+//  Over the hub's limits on a report's size (max_cells_per_report,
+//  max_text_bytes_per_report): true with the reason for a person.
+bool hub_report_too_large (const Gom__Report *r, int64_t max_cells,
+                           int64_t max_text_bytes, char *reason,
+                           size_t reasonlen);
+
 //  Forms the agent lacks: for each form code, the newest version, unless
 //  the agent's hello lists that version. Calls send(arg, code, version,
 //  definition, len) for each; returns how many.

@@ -1918,10 +1918,20 @@ s_ask_handle (hub_http_t *self, zsock_t *rep, hot_t *hot)
         snprintf (err, sizeof err,
                   "a request is 6 frames: what, form, "
                   "period, root, section, format");
+    else if (strcmp (f [0], "stored") == 0) {
+        //  Another process stored reports (gom-hub import): answers made
+        //  before are out of date.
+        pthread_mutex_lock (&self->lock);
+        self->generation++;
+        pthread_mutex_unlock (&self->lock);
+        s_stored (self);
+        status = 200;
+        blob = s_blob_new (strdup ("ok"), 2);
+    }
     else
         blob = s_cli_answer (self, f [0], f [1], f [2], f [3], f [4], f [5],
                              &status, err, sizeof err);
-    if (blob && status == 200)
+    if (blob && status == 200 && strcmp (f [0], "stored") != 0)
         s_hot_note (hot, f);
     for (size_t i = 0; i < 6; i++)
         free (f [i]);

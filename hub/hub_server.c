@@ -284,21 +284,9 @@ s_limit_report (hub_t *self, hub_item_t *it, const Gom__Report *r,
         self->nacks++;
         return;
     }
-    size_t text_bytes = 0;
-    for (size_t i = 0; i < r->n_texts; i++)
-        if (r->texts [i]->text)
-            text_bytes += strlen (r->texts [i]->text);
-    if ((int64_t)r->n_cells > self->opt.max_cells_per_report)
-        snprintf (reason, sizeof reason,
-                  "%zu cells: this hub takes at most %" PRId64
-                  " per report (max_cells_per_report)",
-                  r->n_cells, self->opt.max_cells_per_report);
-    else if ((int64_t)text_bytes > self->opt.max_text_bytes_per_report)
-        snprintf (reason, sizeof reason,
-                  "%zu bytes of text: this hub takes at most %" PRId64
-                  " per report (max_text_bytes_per_report)",
-                  text_bytes, self->opt.max_text_bytes_per_report);
-    else
+    if (!hub_report_too_large (r, self->opt.max_cells_per_report,
+                               self->opt.max_text_bytes_per_report, reason,
+                               sizeof reason))
         return;
     zsys_warning ("nack too-large to %s: %s r%u: %s", fp,
                   gom_code_valid (r->unit) ? r->unit : "(invalid unit)",

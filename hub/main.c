@@ -11,6 +11,7 @@
 #include "hub_http.h"
 #include "hub_server.h"
 #include "hub_totals.h"
+#include "hub_transfer.h"
 #include "hub_store.h"
 #include "hub_users.h"
 
@@ -49,6 +50,8 @@ static const char *s_usage =
     "terminal or stdin)\n"
     "  backup  --config DIR/hub.cfg [--json] FILE   (also writes FILE-keys)\n"
     "  restore --config DIR/hub.cfg [--json] FILE   (the hub stopped)\n"
+    "  import  --config DIR/hub.cfg [--receipts OUT] FILE  (an agent's "
+    "export)\n"
     "  version\n"
     "See docs/cli.md.\n";
 
@@ -64,6 +67,7 @@ typedef struct {
     const char *xlsx;
     const char *name;
     const char *role;
+    const char *receipts;
     bool json;
     bool csv;
     bool direct;     //  read hub.db even when the hub runs
@@ -90,6 +94,7 @@ s_parse (int argc, char **argv, args_t *a, bool files)
                                      { "name", required_argument, 0, 'n' },
                                      { "role", required_argument, 0, 'r' },
                                      { "direct", no_argument, 0, 'D' },
+                                     { "receipts", required_argument, 0, 'R' },
                                      { 0, 0, 0, 0 } };
     int c;
     optind = 1;
@@ -109,6 +114,7 @@ s_parse (int argc, char **argv, args_t *a, bool files)
             case 'n': a->name = optarg; break;
             case 'r': a->role = optarg; break;
             case 'D': a->direct = true; break;
+            case 'R': a->receipts = optarg; break;
             default: return -1;
         }
     }
@@ -766,7 +772,7 @@ main (int argc, char **argv)
     }
     if (strcmp (cmd, "backup") == 0 || strcmp (cmd, "restore") == 0)
         return hub_backup_command (argc - 1, argv + 1);
-    bool files = strcmp (cmd, "forms") == 0;
+    bool files = strcmp (cmd, "forms") == 0 || strcmp (cmd, "import") == 0;
     if (s_parse (argc - 1, argv + 1, &a, files) != 0) {
         fputs (s_usage, stderr);
         return 2;
@@ -785,6 +791,19 @@ main (int argc, char **argv)
     if (strcmp (cmd, "reports") == 0 || strcmp (cmd, "status") == 0 ||
         strcmp (cmd, "agents") == 0)
         return s_listing (&a, cmd);
+    if (strcmp (cmd, "import") == 0) {
+        if (!a.config || a.first_file != argc - 2)
+            return s_fail ("usage: gom-hub import --config DIR/hub.cfg "
+                           "[--receipts OUT] FILE");
+        char err [600];
+        gom_config_t *cfg = gom_config_load (a.config, "hub", err, sizeof err);
+        if (!cfg)
+            return s_fail ("%s", err);
+        int rc = hub_import (cfg, argv [argc - 1], a.receipts, stdout, err,
+                             sizeof err);
+        gom_config_destroy (&cfg);
+        return rc == 0 ? 0 : s_fail ("%s", err);
+    }
     if (strcmp (cmd, "run") == 0) {
         if (!a.config)
             return s_fail ("run needs --config DIR/hub.cfg");
