@@ -16,6 +16,7 @@
 
     Writes to the outbox are gathered into one transaction per loop turn. */
 #include "agent_sender.h"
+#include "agent_relay.h"
 #include "agent_outbox.h"
 #include "agent_spool.h"
 #include "gom_db.h"
@@ -142,6 +143,7 @@ agent_options_load (gom_config_t *cfg, agent_options_t *o, char *err,
     o->cert_path = gom_config_file (cfg, "cert", "agent.cert");
     o->spool_dir = gom_config_file (cfg, "spool", "spool");
     o->forms_dir = gom_config_file (cfg, "forms", "forms");
+    o->relay_from = gom_config_file (cfg, "relay_from", NULL);
     if (gom_config_int (cfg, "window", 64, 1, 1024, &o->window, err, errlen) ||
         gom_config_int (cfg, "resend_min_ms", 2000, 10, 3600000,
                         &o->resend_min_ms, err, errlen) ||
@@ -188,7 +190,9 @@ agent_options_free (agent_options_t *o)
     free (o->cert_path);
     free (o->spool_dir);
     free (o->forms_dir);
+    free (o->relay_from);
     o->outbox_path = o->cert_path = o->spool_dir = o->forms_dir = NULL;
+    o->relay_from = NULL;
 }
 
 //  --- Outbox writes, gathered per loop turn --------------------------------
@@ -993,6 +997,8 @@ agent_sender_run (agent_options_t *opt)
             //  The spool writes its own transactions.
             s_tx_commit (self);
             agent_spool_scan (self->outbox, opt);
+            if (opt->relay_from)
+                agent_relay_pump (self->outbox, opt->relay_from);
             self->spool_due_ms = now + opt->spool_scan_ms;
         }
         if (now >= self->purge_due_ms) {

@@ -18,6 +18,7 @@ typedef struct {
     char *cert_path;
     char *spool_dir;
     char *forms_dir;        //  forms cached from the hub
+    char *relay_from;       //  a hub database to relay (NULL: none)
     int64_t window;         //  most reports in flight
     int64_t resend_min_ms;  //  floor of the resend timeout
     int64_t resend_max_ms;  //  ceiling of the resend timeout

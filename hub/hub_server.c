@@ -364,6 +364,17 @@ s_receive (hub_t *self)
     return true;
 }
 
+//  The store, authorizing with the unit tree in force (subtree enrollment).
+static hub_store_t *
+s_store_open (hub_t *self, char *err, size_t errlen)
+{
+    hub_store_t *store =
+        hub_store_open (self->db_path, self->keys_path, true, err, errlen);
+    if (store)
+        hub_store_set_tree (store, hub_catalog_units (self->catalog));
+    return store;
+}
+
 static void
 s_store_batch (hub_t *self)
 {
@@ -405,8 +416,7 @@ s_store_batch (hub_t *self)
                     self->n_items);
         hub_store_destroy (&self->store);
         char err [512];
-        self->store = hub_store_open (self->db_path, self->keys_path, true, err,
-                                      sizeof err);
+        self->store = s_store_open (self, err, sizeof err);
         if (!self->store)
             zsys_error ("store: %s", err);
     }
@@ -735,6 +745,8 @@ s_reload (hub_t *self)
         "reload: %zu forms (were %zu), %zu units (were %zu)",
         hub_catalog_form_count (mine), hub_catalog_form_count (self->catalog),
         hub_catalog_unit_count (mine), hub_catalog_unit_count (self->catalog));
+    if (self->store)
+        hub_store_set_tree (self->store, hub_catalog_units (mine));
     hub_catalog_destroy (&self->catalog);
     self->catalog = mine;
     if (self->http)
@@ -819,8 +831,7 @@ hub_server_run (gom_config_t *cfg)
     bool fresh = access (self->db_path, F_OK) != 0;
     if (gom_fault_io_install () != 0)
         goto done;
-    self->store =
-        hub_store_open (self->db_path, self->keys_path, true, err, sizeof err);
+    self->store = s_store_open (self, err, sizeof err);
     if (!self->store) {
         zsys_error ("%s", err);
         goto done;
@@ -934,8 +945,7 @@ hub_server_run (gom_config_t *cfg)
         if (self->monitor && (items [3].revents & ZMQ_POLLIN))
             s_monitor_handle (self);
         if (!self->store && gom_mono_ms () >= self->reopen_ms) {
-            self->store = hub_store_open (self->db_path, self->keys_path, true,
-                                          err, sizeof err);
+            self->store = s_store_open (self, err, sizeof err);
             if (self->store)
                 zsys_info ("store: database reopened");
             else {

@@ -44,6 +44,13 @@ sqlite3 *hub_store_db (hub_store_t *self);
 //  The database id (a random 32-hex string made with hub.db).
 const char *hub_store_db_id (hub_store_t *self);
 
+//  The unit tree authorization looks up (owned by the caller, which keeps
+//  it alive or sets another first): a key enrolled for a unit may report
+//  for every unit under it, as a district office for its communes. NULL
+//  (the default): for the units it was enrolled for only.
+struct _gom_units_t;
+void hub_store_set_tree (hub_store_t *self, struct _gom_units_t *tree);
+
 //  True if key is enrolled and not revoked (ZAP's question).
 bool hub_store_key_admitted (hub_store_t *self, const char *key);
 

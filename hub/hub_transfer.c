@@ -84,6 +84,8 @@ hub_import (gom_config_t *cfg, const char *path, const char *receipts,
     hub_store_t *store =
         catalog ? hub_store_open (db_path, keys_path, false, err, errlen)
                 : NULL;
+    if (store)
+        hub_store_set_tree (store, hub_catalog_units (catalog));
     uint8_t sender [32];
     Gom__Transfer *t =
         store ? gom_transfer_read (path, zcert_public_key (cert),
