@@ -30,6 +30,7 @@
 
 #include <czmq.h>
 #include <dirent.h>
+#include <sys/inotify.h>
 
 typedef struct {
     bool live;                  //  slot in use
@@ -68,7 +69,10 @@ typedef struct {
     int64_t last_rx_ms;
     int64_t contact_written_ms;
     int64_t spool_due_ms;
+    int64_t relay_due_ms;
     int64_t purge_due_ms;
+    int watch_fd;  //  inotify: the spool folder and the outbox's (-1: none)
+    int watch_spool;
     int64_t hub_max_bytes;  //  from welcome
     int64_t cursor;         //  highest outbox seq loaded
     int64_t srtt, rttvar;   //  smoothed round trip (ms), 0 = none yet
@@ -872,6 +876,87 @@ s_monitor_events (agent_t *self)
 
 //  --- The loop -------------------------------------------------------------
 
+//  An idle agent sleeps until something is due, so that an office PC
+//  is not woken ten times a second for nothing: it watches (inotify) the
+//  spool folder, for files dropped there, and the outbox's folder, for
+//  reports `gom-agent submit` queues from another process (its WAL
+//  changes). Without inotify it looks every 100 ms, as before.
+static void
+s_watch_open (agent_t *self)
+{
+    self->watch_fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+    char *outbox_dir = gom_dirname (self->opt->outbox_path);
+    gom_mkdir_p (self->opt->spool_dir, 0750);
+    self->watch_spool =
+        self->watch_fd >= 0
+            ? inotify_add_watch (self->watch_fd, self->opt->spool_dir,
+                                 IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)
+            : -1;
+    if (self->watch_spool < 0 ||
+        inotify_add_watch (self->watch_fd, outbox_dir,
+                           IN_MODIFY | IN_CLOSE_WRITE) < 0) {
+        zsys_warning ("cannot watch %s and %s (%s): looking every 100 ms",
+                      self->opt->spool_dir, outbox_dir, strerror (errno));
+        if (self->watch_fd >= 0)
+            close (self->watch_fd);
+        self->watch_fd = -1;
+    }
+    free (outbox_dir);
+}
+
+//  Reads the watch's events: a file in the spool folder is taken once it
+//  has settled; anything else only wakes the loop.
+static void
+s_watch_read (agent_t *self)
+{
+    char buf [4096]
+        __attribute__ ((aligned (__alignof__(struct inotify_event))));
+    ssize_t len;
+    while ((len = read (self->watch_fd, buf, sizeof buf)) > 0)
+        for (char *p = buf; p < buf + len;) {
+            struct inotify_event *ev = (struct inotify_event *)p;
+            if (ev->wd == self->watch_spool) {
+                int64_t at = gom_mono_ms () + self->opt->spool_settle_ms + 20;
+                if (at < self->spool_due_ms)
+                    self->spool_due_ms = at;
+            }
+            p += sizeof *ev + ev->len;
+        }
+}
+
+//  How long the loop may sleep: until the first thing due (capped at 5 s,
+//  for systemd's watchdog); 100 ms without a watch.
+static long
+s_wait_ms (agent_t *self, int64_t now)
+{
+    int64_t next = now + (self->watch_fd >= 0 ? 5000 : 100);
+#define SOONER(t)                                                              \
+    do {                                                                       \
+        if ((t) < next)                                                        \
+            next = (t);                                                        \
+    } while (0)
+    SOONER (self->spool_due_ms);
+    SOONER (self->purge_due_ms);
+    if (self->opt->relay_from)
+        SOONER (self->relay_due_ms);
+    if (!self->dealer)
+        SOONER (self->rebuild_ms);
+    else if (self->connected)
+        SOONER (self->hello_due_ms);
+    if (self->welcomed && self->hold_ms > now)
+        SOONER (self->hold_ms);
+    else if (self->welcomed)
+        for (int64_t i = 0; i < self->opt->window; i++)
+            if (self->flights [i].live)
+                SOONER (self->flights [i].due_ms);
+    if (self->last_rx_ms > self->contact_written_ms)
+        SOONER (self->contact_written_ms + 1000);
+    if (self->acked || self->rejected || self->resent)
+        SOONER (self->last_log_ms + 5000);
+#undef SOONER
+    return next > now ? (long)(next - now) : 0;
+}
+
 static void
 s_contact (agent_t *self)
 {
@@ -910,6 +995,7 @@ agent_sender_run (agent_options_t *opt)
     memset (self, 0, sizeof *self);
     self->opt = opt;
     self->sigfd = -1;
+    self->watch_fd = -1;
     char err [512];
     int status = 1;
 
@@ -941,6 +1027,7 @@ agent_sender_run (agent_options_t *opt)
     s_meta_time (self, "disconnected_since_ms", true);
     s_tx_commit (self);
     self->last_log_ms = gom_mono_ms ();
+    s_watch_open (self);
     gom_notify_ready ();
     bool stop = false;
     while (!stop) {
@@ -949,18 +1036,22 @@ agent_sender_run (agent_options_t *opt)
         if (!self->dealer && now >= self->rebuild_ms &&
             s_socket_open (self) != 0)
             self->rebuild_ms = now + opt->reconnect_ivl_max_ms;
-        zmq_pollitem_t items [3] = { { NULL, self->sigfd, ZMQ_POLLIN, 0 } };
-        int n = 1;
+        zmq_pollitem_t items [4] = { { NULL, self->sigfd, ZMQ_POLLIN, 0 },
+                                     { NULL, self->watch_fd, ZMQ_POLLIN, 0 } };
+        int n = self->watch_fd >= 0 ? 2 : 1;
         if (self->dealer) {
             items [n++] = (zmq_pollitem_t){ zsock_resolve (self->dealer), 0,
                                             ZMQ_POLLIN, 0 };
             items [n++] = (zmq_pollitem_t){ zsock_resolve (self->monitor), 0,
                                             ZMQ_POLLIN, 0 };
         }
-        if (zmq_poll (items, n, 100) < 0 && zmq_errno () != EINTR) {
+        if (zmq_poll (items, n, s_wait_ms (self, now)) < 0 &&
+            zmq_errno () != EINTR) {
             zsys_error ("poll: %s", zmq_strerror (zmq_errno ()));
             break;
         }
+        if (self->watch_fd >= 0 && (items [1].revents & ZMQ_POLLIN))
+            s_watch_read (self);
         int came = (items [0].revents & ZMQ_POLLIN)
                        ? gom_signals_read (self->sigfd)
                        : 0;
@@ -996,10 +1087,21 @@ agent_sender_run (agent_options_t *opt)
         if (now >= self->spool_due_ms) {
             //  The spool writes its own transactions.
             s_tx_commit (self);
-            agent_spool_scan (self->outbox, opt);
-            if (opt->relay_from)
-                agent_relay_pump (self->outbox, opt->relay_from);
-            self->spool_due_ms = now + opt->spool_scan_ms;
+            int settling;
+            int taken = agent_spool_scan (self->outbox, opt, &settling);
+            //  Watched: a look now and then all the same (a folder shared
+            //  over the network may not tell); files still settling or
+            //  more waiting: soon.
+            self->spool_due_ms =
+                now + (taken >= 1000         ? 0
+                       : settling            ? opt->spool_settle_ms + 20
+                       : self->watch_fd >= 0 ? 60000
+                                             : opt->spool_scan_ms);
+        }
+        if (opt->relay_from && now >= self->relay_due_ms) {
+            s_tx_commit (self);
+            agent_relay_pump (self->outbox, opt->relay_from);
+            self->relay_due_ms = now + opt->spool_scan_ms;
         }
         if (now >= self->purge_due_ms) {
             s_purge (self);
@@ -1038,6 +1140,8 @@ done:
     zcert_destroy (&self->cert);
     if (self->sigfd >= 0)
         close (self->sigfd);
+    if (self->watch_fd >= 0)
+        close (self->watch_fd);
     zsys_info ("stopped");
     return status;
 }

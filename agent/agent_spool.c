@@ -36,8 +36,9 @@ s_move (const char *path, const char *folder, const char *name)
 }
 
 int
-agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt)
+agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling)
 {
+    *settling = 0;
     DIR *dir = opendir (opt->spool_dir);
     if (!dir)
         return 0;
@@ -58,10 +59,14 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt)
             continue;
         char *path = gom_path_join (opt->spool_dir, name);
         struct stat st;
-        if (stat (path, &st) != 0 || !S_ISREG (st.st_mode) ||
-            now - ((int64_t)st.st_mtim.tv_sec * 1000 +
+        if (stat (path, &st) != 0 || !S_ISREG (st.st_mode)) {
+            free (path);
+            continue;
+        }
+        if (now - ((int64_t)st.st_mtim.tv_sec * 1000 +
                    st.st_mtim.tv_nsec / 1000000) <
-                opt->spool_settle_ms) {
+            opt->spool_settle_ms) {
+            (*settling)++;
             free (path);
             continue;
         }

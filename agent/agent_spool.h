@@ -10,6 +10,8 @@
 #include "agent_sender.h"
 
 //  One pass over the folder; returns how many files it took in or refused.
-int agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt);
+//  *settling gets how many it left because they changed too lately.
+int agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt,
+                      int *settling);
 
 #endif

@@ -1337,12 +1337,10 @@ s_reports (hub_http_t *self, struct MHD_Connection *conn)
     gom_db_exec (db, "BEGIN");
     sqlite3_stmt *st = gom_db_prepare (
         db, "SELECT receipt, report_id, unit, form, form_version, period, "
-            "revision, agent_key, sealed_ms, received_ms FROM reports "
+            "revision, agent_key, sealed_ms, received_ms, content FROM reports "
             "WHERE unit=?1 AND (?2 IS NULL OR form=?2) "
             "AND (?3 IS NULL OR period=?3) "
             "ORDER BY form, period DESC, revision DESC LIMIT 500");
-    sqlite3_stmt *cells = gom_db_prepare (
-        db, "SELECT code, value FROM cells WHERE receipt=? ORDER BY code");
     sqlite3_stmt *texts = gom_db_prepare (
         db, "SELECT code, text FROM texts WHERE receipt=? ORDER BY code");
     if (st) {
@@ -1350,7 +1348,7 @@ s_reports (hub_http_t *self, struct MHD_Connection *conn)
         gom_db_bind_str (st, 2, form);
         gom_db_bind_str (st, 3, period);
     }
-    while (st && cells && texts && sqlite3_step (st) == SQLITE_ROW) {
+    while (st && texts && sqlite3_step (st) == SQLITE_ROW) {
         int64_t receipt = sqlite3_column_int64 (st, 0);
         char id [33] = "";
         if (sqlite3_column_bytes (st, 1) == 16)
@@ -1358,13 +1356,9 @@ s_reports (hub_http_t *self, struct MHD_Connection *conn)
         char fp [16];
         gom_key_fingerprint ((const char *)sqlite3_column_text (st, 7), fp,
                              sizeof fp);
-        json_t *jc = json_object ();
-        sqlite3_bind_int64 (cells, 1, receipt);
-        while (sqlite3_step (cells) == SQLITE_ROW)
-            json_object_set_new (
-                jc, (const char *)sqlite3_column_text (cells, 0),
-                json_integer (sqlite3_column_int64 (cells, 1)));
-        sqlite3_reset (cells);
+        json_t *jc =
+            hub_store_cells_json (sqlite3_column_blob (st, 10),
+                                  (size_t)sqlite3_column_bytes (st, 10));
         json_t *jt = json_object ();
         sqlite3_bind_int64 (texts, 1, receipt);
         while (sqlite3_step (texts) == SQLITE_ROW)
@@ -1388,7 +1382,6 @@ s_reports (hub_http_t *self, struct MHD_Connection *conn)
                        "cells", jc, "texts", jt));
     }
     sqlite3_finalize (st);
-    sqlite3_finalize (cells);
     sqlite3_finalize (texts);
     gom_db_exec (db, "COMMIT");
     s_store_put (self, store);

@@ -22,12 +22,12 @@ struct _hub_store_t {
     int64_t pending_nacks;
     int64_t pending_reports;
     int64_t writes_since_ckpt;  //  batches since the last checkpoint
+    int wal_frames;             //  frames in main's WAL (the WAL hook)
+    int ckpt_frames;            //  of which the last checkpoint copied
     sqlite3_stmt *by_id;        //  find a report by report_id
     sqlite3_stmt *by_key;       //  find a report by natural key
     sqlite3_stmt *max_rev;      //  highest revision of (unit, form, period)
     sqlite3_stmt *insert;       //  new report
-    sqlite3_stmt *insert_cell;
-    sqlite3_stmt *insert_cells;  //  STORE_CELLS_AT_ONCE cells of a report
     sqlite3_stmt *insert_text;
     sqlite3_stmt *authorized;  //  key enrolled for unit, not revoked
     gom_units_t *tree;         //  for enrollments of a subtree (or NULL)
@@ -72,21 +72,17 @@ static const char *s_schema =
     "  key TEXT NOT NULL, unit TEXT NOT NULL,"
     "  PRIMARY KEY (key, unit)) WITHOUT ROWID;";
 
-//  Cells go in STORE_CELLS_AT_ONCE to an INSERT (the receipt bound once as
-//  ?1), the rest one by one: one statement step per 32 rows instead of per
-//  row (about a fifth less CPU per report of 60 cells; docs/performance.md).
-#define STORE_CELLS_AT_ONCE 32
+//  Under load, a checkpoint once the WAL holds this many frames (4 KiB
+//  pages) that the last one did not copy: a checkpoint stops the hub's
+//  loop while it copies, so small and often keeps every ACK waiting only
+//  a little (every 256 batches of a few reports each, one had to copy
+//  5,000 reports at once: 113 ms; docs/performance.md).
+#define STORE_CKPT_FRAMES 512
 
 static int
 s_prepare_all (hub_store_t *self)
 {
     sqlite3 *db = self->db;
-    char sql [64 + STORE_CELLS_AT_ONCE * 24] =
-        "INSERT INTO cells (receipt, code, value) VALUES ";
-    for (int i = 0; i < STORE_CELLS_AT_ONCE; i++)
-        snprintf (sql + strlen (sql), sizeof sql - strlen (sql),
-                  "%s(?1,?%d,?%d)", i ? "," : "", 2 + 2 * i, 3 + 2 * i);
-    self->insert_cells = gom_db_prepare (db, sql);
     self->by_id = gom_db_prepare (
         db, "SELECT receipt, unit, form, period, revision, content, "
             "received_ms FROM reports WHERE report_id=?");
@@ -99,8 +95,6 @@ s_prepare_all (hub_store_t *self)
         db, "INSERT INTO reports (report_id, unit, form, period, revision, "
             "form_version, content, agent_key, sealed_ms, received_ms) "
             "VALUES (?,?,?,?,?,?,?,?,?,?)");
-    self->insert_cell = gom_db_prepare (
-        db, "INSERT INTO cells (receipt, code, value) VALUES (?,?,?)");
     self->insert_text = gom_db_prepare (
         db, "INSERT INTO texts (receipt, code, text) VALUES (?,?,?)");
     self->authorized = gom_db_prepare (
@@ -110,8 +104,7 @@ s_prepare_all (hub_store_t *self)
     self->admitted = gom_db_prepare (
         db, "SELECT 1 FROM keys.agents WHERE key=? AND revoked_ms IS NULL");
     return (self->by_id && self->by_key && self->max_rev && self->insert &&
-            self->insert_cell && self->insert_cells && self->insert_text &&
-            self->authorized && self->admitted)
+            self->insert_text && self->authorized && self->admitted)
                ? 0
                : -1;
 }
@@ -134,6 +127,18 @@ s_schema_ready (hub_store_t *self)
         sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0) == 8;
     sqlite3_finalize (st);
     return ready;
+}
+
+//  Called by sqlite after each commit with the frames now in the WAL; never
+//  checkpoints by itself (hub_store_checkpoint does).
+static int
+s_wal_hook (void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    hub_store_t *self = arg;
+    if (strcmp (name, "main") == 0)
+        self->wal_frames = frames;
+    return SQLITE_OK;
 }
 
 hub_store_t *
@@ -212,6 +217,8 @@ prepare:
         snprintf (err, errlen, "%s: %s", db_path, sqlite3_errmsg (self->db));
         goto fail;
     }
+    //  After the last wal_autocheckpoint pragma, which would replace it.
+    sqlite3_wal_hook (self->db, s_wal_hook, self);
     return self;
 fail:
     hub_store_destroy (&self);
@@ -230,8 +237,6 @@ hub_store_destroy (hub_store_t **self_p)
     sqlite3_finalize (self->by_key);
     sqlite3_finalize (self->max_rev);
     sqlite3_finalize (self->insert);
-    sqlite3_finalize (self->insert_cell);
-    sqlite3_finalize (self->insert_cells);
     sqlite3_finalize (self->insert_text);
     sqlite3_finalize (self->authorized);
     sqlite3_finalize (self->admitted);
@@ -577,37 +582,10 @@ s_report (hub_store_t *self, const char *key, const Gom__Report *r,
         return;
     }
     int64_t receipt = sqlite3_last_insert_rowid (self->db);
-    size_t i = 0;
-    //  The codes are bound SQLITE_STATIC: r outlives each step.
-    for (; i + STORE_CELLS_AT_ONCE <= r->n_cells; i += STORE_CELLS_AT_ONCE) {
-        st = self->insert_cells;
-        sqlite3_reset (st);
-        sqlite3_bind_int64 (st, 1, receipt);
-        for (int k = 0; k < STORE_CELLS_AT_ONCE; k++) {
-            sqlite3_bind_text (st, 2 + 2 * k, r->cells [i + k]->code, -1,
-                               SQLITE_STATIC);
-            sqlite3_bind_int64 (st, 3 + 2 * k, r->cells [i + k]->value);
-        }
-        rc = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (rc != SQLITE_DONE) {
-            s_storage_failed (self, res, "insert cell");
-            return;
-        }
-    }
-    for (; i < r->n_cells; i++) {
-        st = self->insert_cell;
-        sqlite3_reset (st);
-        sqlite3_bind_int64 (st, 1, receipt);
-        sqlite3_bind_text (st, 2, r->cells [i]->code, -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (st, 3, r->cells [i]->value);
-        rc = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (rc != SQLITE_DONE) {
-            s_storage_failed (self, res, "insert cell");
-            return;
-        }
-    }
+    //  Cells are not written a row each: the report's content holds them
+    //  all (it is what totals read); rows cost most of the hub's time per
+    //  report (docs/performance.md). The cells table stays, empty for new
+    //  reports, for databases made before.
     for (size_t i = 0; i < r->n_texts; i++) {
         st = self->insert_text;
         sqlite3_reset (st);
@@ -755,10 +733,15 @@ hub_store_commit (hub_store_t *self)
 void
 hub_store_checkpoint (hub_store_t *self, bool idle)
 {
-    //  When idle, after any write; under steady load, every 256 batches, so
-    //  that the WAL cannot grow without bound.
+    //  When idle, after any write; under steady load, every 256 batches or
+    //  STORE_CKPT_FRAMES new frames, whichever comes first, so that the WAL
+    //  cannot grow without bound and no one checkpoint is long. (A WAL
+    //  that restarted from its beginning holds only new frames.)
+    int fresh = self->wal_frames >= self->ckpt_frames
+                    ? self->wal_frames - self->ckpt_frames
+                    : self->wal_frames;
     if (self->writes_since_ckpt == 0 ||
-        (!idle && self->writes_since_ckpt < 256))
+        (!idle && self->writes_since_ckpt < 256 && fresh < STORE_CKPT_FRAMES))
         return;
     int log = 0, done = 0;
     sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_PASSIVE,
@@ -766,6 +749,7 @@ hub_store_checkpoint (hub_store_t *self, bool idle)
     sqlite3_wal_checkpoint_v2 (self->db, "keys", SQLITE_CHECKPOINT_PASSIVE,
                                NULL, NULL);
     self->writes_since_ckpt = 0;
+    self->ckpt_frames = done > 0 ? done : 0;
 }
 
 static json_t *
@@ -793,24 +777,18 @@ hub_store_reports_json (hub_store_t *self)
     gom_db_exec (self->db, "BEGIN");
     sqlite3_stmt *st = gom_db_prepare (
         self->db, "SELECT receipt, report_id, unit, form, period, revision, "
-                  "received_ms, sealed_ms, agent_key, form_version "
+                  "received_ms, sealed_ms, agent_key, form_version, content "
                   "FROM reports ORDER BY receipt");
-    sqlite3_stmt *cells = gom_db_prepare (
-        self->db,
-        "SELECT code, value FROM cells WHERE receipt=? ORDER BY code");
     sqlite3_stmt *texts = gom_db_prepare (
         self->db, "SELECT code, text FROM texts WHERE receipt=? ORDER BY code");
-    while (st && cells && texts && sqlite3_step (st) == SQLITE_ROW) {
+    while (st && texts && sqlite3_step (st) == SQLITE_ROW) {
         char hex [2 * GOM_ID_BYTES + 1] = "";
         if (sqlite3_column_bytes (st, 1) == GOM_ID_BYTES)
             gom_hex (sqlite3_column_blob (st, 1), GOM_ID_BYTES, hex);
-        json_t *c = json_object (), *t = json_object ();
-        sqlite3_bind_int64 (cells, 1, sqlite3_column_int64 (st, 0));
-        while (sqlite3_step (cells) == SQLITE_ROW)
-            json_object_set_new (
-                c, (const char *)sqlite3_column_text (cells, 0),
-                json_integer (sqlite3_column_int64 (cells, 1)));
-        sqlite3_reset (cells);
+        json_t *c =
+            hub_store_cells_json (sqlite3_column_blob (st, 10),
+                                  (size_t)sqlite3_column_bytes (st, 10));
+        json_t *t = json_object ();
         sqlite3_bind_int64 (texts, 1, sqlite3_column_int64 (st, 0));
         while (sqlite3_step (texts) == SQLITE_ROW)
             json_object_set_new (
@@ -835,10 +813,22 @@ hub_store_reports_json (hub_store_t *self)
                        "texts", t));
     }
     sqlite3_finalize (st);
-    sqlite3_finalize (cells);
     sqlite3_finalize (texts);
     gom_db_exec (self->db, "COMMIT");
     return list;
+}
+
+json_t *
+hub_store_cells_json (const void *content, size_t len)
+{
+    json_t *cells = json_object ();
+    Gom__Report *r = content ? gom__report__unpack (NULL, len, content) : NULL;
+    for (size_t i = 0; r && i < r->n_cells; i++)
+        json_object_set_new (cells, r->cells [i]->code,
+                             json_integer (r->cells [i]->value));
+    if (r)
+        gom__report__free_unpacked (r, NULL);
+    return cells;
 }
 
 static int64_t

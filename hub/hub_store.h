@@ -91,5 +91,8 @@ void hub_store_checkpoint (hub_store_t *self, bool idle);
 json_t *hub_store_reports_json (hub_store_t *self);
 json_t *hub_store_status_json (hub_store_t *self);
 json_t *hub_store_agents_json (hub_store_t *self);
+//  The cells of a report's stored content (a packed Report holding its
+//  cells and texts) as {"CODE": value}, in the content's order (by code).
+json_t *hub_store_cells_json (const void *content, size_t len);
 
 #endif
