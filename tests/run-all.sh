@@ -32,6 +32,6 @@ echo "run-all: the suite on the sanitizer build ($build)"
 (cd "$build" && ctest --output-on-failure --timeout 600 -j2 "$@")
 echo "run-all: the suite on the plain build ($plain)"
 (cd "$plain" && ctest --output-on-failure --timeout 600 -j2 "$@")
-# libFuzzer (tests/fuzz/README.md): every corpus replayed, then 10 s a
+# libFuzzer (tests/fuzz/README.md): every corpus replayed, then 6 s a
 # target; clang's own build in build-fuzz.
-bash tests/fuzz/run.sh --seconds 10
+bash tests/fuzz/run.sh --seconds 6
