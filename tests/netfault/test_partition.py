@@ -1,4 +1,6 @@
-"""A long partition: the line is cut for 25 s while reports keep coming.
+"""A long partition: the line is cut for 25 s (GOM_PARTITION_S: the
+suite's short profile; `GOM_PARTITION_S=300` for the issue's "several
+minutes", run by hand) while reports keep coming.
 
 Profile: both WAN links set down (`ip link set down`: the agents' and the
 hub's links lose carrier, nothing answers, no RST) for PARTITION_S seconds,
@@ -27,7 +29,7 @@ import gomtest  # noqa: E402
 
 AGENTS = 3
 BEFORE, AT_CUT, DURING = 10, 10, 10      # reports per agent in each phase
-PARTITION_S = 25
+PARTITION_S = int(os.environ.get('GOM_PARTITION_S', '25'))
 RECOVER_S = 60          # heal -> everything acked
 AGENT_SETTINGS = dict(reconnect_ivl_ms=500, reconnect_ivl_max_ms=5000,
                       heartbeat_ivl_ms=1000, heartbeat_timeout_ms=3000,
