@@ -693,6 +693,45 @@ class NetFaultCase(gomtest.GomTestCase):
             raise AssertionError('%s\n%s' % (e, '\n'.join(sts)))
         return time.monotonic() - t0
 
+    def deliver_half_and_half(self, name, prefix, n_agents, per_agent,
+                              deadline, **agent_settings):
+        """The run the line-profile tests share: a hub, n_agents agents
+        (units PREFIX01, ...) with per_agent narrative reports each, half
+        queued before the agents start and half while they run; waits for
+        every ACK, checks the ground truth (each report stored exactly
+        once with the agent's receipt, no NACK, nothing rejected) and
+        prints the scenario line. Returns (hub, agents, drain_s), drain
+        from the agents' start."""
+        lab = self.lab
+        hub = self.new_hub(heartbeat_ivl_ms=2000, heartbeat_timeout_ms=10000)
+        hub.start()
+        hub.wait_listening()
+        agents, files = [], []
+        for i in range(n_agents):
+            unit = '%s%02d' % (prefix, i + 1)
+            agents.append(self.new_agent(hub, unit, name='agent%d' % (i + 1),
+                                         **agent_settings))
+            files.append(self.narrative_reports(unit, per_agent))
+        half = per_agent // 2
+        for a, fs in zip(agents, files):
+            a.submit_ok(*fs[:half])
+        total = n_agents * per_agent
+        wire0 = lab.wire_bytes()
+        t0 = time.monotonic()
+        for a in agents:
+            a.start()
+        for a, fs in zip(agents, files):
+            a.submit_ok(*fs[half:])
+        self.wait_all_delivered(agents, total, deadline)
+        drain = time.monotonic() - t0
+        self.assert_daemons_alive(hub, *agents)
+        self.assert_hub_whole(hub, agents, total)
+        sc = self.scenario(name, hub, agents, total, drain, wire0)
+        self.assertEqual(sc['nacks'], 0)
+        for a in agents:
+            self.assertEqual(a.status()['rejected'], 0)
+        return hub, agents, drain
+
     def scenario(self, name, hub, agents, sent, drain_s, wire0):
         """Prints the scenario's machine-readable line to standard error:
 

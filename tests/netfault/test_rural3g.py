@@ -15,7 +15,6 @@ really lost packets (relay counters). drain_s: agents started -> all acked.
 
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netlab  # noqa: E402
@@ -42,39 +41,13 @@ class Rural3gTest(netlab.NetFaultCase):
         rtt = self.tcp_rtt_ms(samples=1)
         self.say('TCP SYN round trip through the relay: %.0f ms', rtt)
         self.assertGreaterEqual(rtt, 2 * (DELAY_MS - JITTER_MS))
-        hub = self.new_hub(heartbeat_ivl_ms=2000, heartbeat_timeout_ms=10000)
-        hub.start()
-        hub.wait_listening()
-        agents, files = [], []
-        for i in range(AGENTS):
-            unit = 'R%02d' % (i + 1)
-            agents.append(self.new_agent(hub, unit, name='agent%d' % (i + 1),
-                                         **SETTINGS))
-            files.append(self.narrative_reports(unit, PER_AGENT))
-        half = PER_AGENT // 2
-        for a, fs in zip(agents, files):
-            a.submit_ok(*fs[:half])
-        total = AGENTS * PER_AGENT
-        wire0 = lab.wire_bytes()
-        t0 = time.monotonic()
-        for a in agents:
-            a.start()
-        for a, fs in zip(agents, files):
-            a.submit_ok(*fs[half:])
-        self.wait_all_delivered(agents, total, DEADLINE)
-        drain = time.monotonic() - t0
+        self.deliver_half_and_half('rural_3g', 'R', AGENTS, PER_AGENT,
+                                   DEADLINE, **SETTINGS)
         rs = self.relay_stats()
         for d in ('to_hub', 'to_agents'):
             self.assertGreater(rs[d]['lost'], 0, '%s: the relay lost '
                                'nothing' % d)
             self.assertEqual(rs[d]['overflow'], 0, rs[d])
-        self.assert_daemons_alive(hub, *agents)
-        self.assert_hub_whole(hub, agents, total)
-        sc = self.scenario('rural_3g', hub, agents, total, drain, wire0)
-        self.assertEqual(sc['nacks'], 0)
-        for a in agents:
-            self.assertEqual(a.status()['rejected'], 0)
-
 
 if __name__ == '__main__':
     netlab.main()
