@@ -483,27 +483,7 @@ s_col_json (sqlite3_stmt *st, int col)
 static void
 s_set_time (json_t *obj, const char *key, int64_t ms)
 {
-    char buf [32];
-    if (ms > 0)
-        gom_iso_time (ms, buf, sizeof buf);
-    json_object_set_new (obj, key, ms > 0 ? json_string (buf) : json_null ());
-}
-
-//  True if pid is a live gom-agent process (another user's too).
-static bool
-s_agent_alive (int64_t pid)
-{
-    if (pid <= 0 || (kill ((pid_t)pid, 0) != 0 && errno != EPERM))
-        return false;
-    char path [64], comm [32] = "";
-    snprintf (path, sizeof path, "/proc/%" PRId64 "/comm", pid);
-    FILE *f = fopen (path, "r");
-    if (f) {
-        if (!fgets (comm, sizeof comm, f))
-            comm [0] = 0;
-        fclose (f);
-    }
-    return strncmp (comm, "gom-agent", 9) == 0;
+    json_object_set_new (obj, key, gom_time_json (ms));
 }
 
 //  The answers to an IT person's first questions (docs/cli.md, status):
@@ -513,7 +493,7 @@ static void
 s_status_answers (sqlite3 *db, json_t *obj)
 {
     int64_t pid = gom_db_meta_int (db, "run_pid");
-    bool running = s_agent_alive (pid);
+    bool running = gom_pid_named (pid, "gom-agent");
     json_object_set_new (obj, "running", json_boolean (running));
     json_object_set_new (obj, "pid",
                          running ? json_integer (pid) : json_null ());

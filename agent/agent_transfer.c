@@ -44,11 +44,7 @@ agent_export (agent_options_t *opt, const char *path, FILE *out, char *err,
             gom_wire_wrap_report (sqlite3_column_blob (st, 0),
                                   (size_t)sqlite3_column_bytes (st, 0), &len);
         assert (frame);
-        t.envelopes =
-            realloc (t.envelopes, (t.n_envelopes + 1) * sizeof *t.envelopes);
-        assert (t.envelopes);
-        t.envelopes [t.n_envelopes].data = frame;
-        t.envelopes [t.n_envelopes++].len = len;
+        gom_transfer_add (&t, frame, len);
     }
     sqlite3_finalize (st);
     int rc = 0;
@@ -66,9 +62,7 @@ agent_export (agent_options_t *opt, const char *path, FILE *out, char *err,
                      "hub\n",
                      t.n_envelopes, path, opt->hub_key);
     }
-    for (size_t i = 0; i < t.n_envelopes; i++)
-        free (t.envelopes [i].data);
-    free (t.envelopes);
+    gom_transfer_clear (&t);
     agent_outbox_destroy (&box);
     zcert_destroy (&cert);
     return rc;

@@ -692,29 +692,14 @@ gom_csv_read_noted (const char *path, char *warn, size_t warnlen, char *err,
 {
     if (warn && warnlen)
         warn [0] = 0;
-    FILE *file = fopen (path, "rb");
-    if (!file) {
-        snprintf (err, errlen, "%s", strerror (errno));
-        return NULL;
-    }
     //  The whole file, to know its encoding before reading any field.
-    size_t max = 16 * 1048576, cap = 65536, len = 0;
-    char *data = malloc (cap + 1);
-    size_t got;
-    while ((got = fread (data + len, 1, cap - len, file)) > 0) {
-        len += got;
-        if (len == cap && cap <= max) {
-            cap = 2 * cap > max ? max + 1 : 2 * cap;
-            data = realloc (data, cap + 1);
-        }
-    }
-    int failed = ferror (file) ? errno : 0;
-    fclose (file);
-    if (failed || len > max) {
+    char *data;
+    size_t len;
+    if (gom_read_file (path, 16 * 1048576, &data, &len) != 0) {
         snprintf (err, errlen, "%s",
-                  failed ? strerror (failed)
-                         : "the file is larger than 16 MiB: not a report");
-        free (data);
+                  errno == EFBIG
+                      ? "the file is larger than 16 MiB: not a report"
+                      : strerror (errno));
         return NULL;
     }
     //  The byte-order mark is not part of the first field: left in, it

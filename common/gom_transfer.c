@@ -11,6 +11,26 @@ static const char s_magic [] = "GOMTRANSFER1\n";
 #define KEY_LEN    32
 #define HEADER_LEN (MAGIC_LEN + 2 * KEY_LEN + crypto_box_NONCEBYTES)
 
+void
+gom_transfer_add (Gom__Transfer *t, uint8_t *data, size_t len)
+{
+    t->envelopes =
+        realloc (t->envelopes, (t->n_envelopes + 1) * sizeof *t->envelopes);
+    assert (t->envelopes);
+    t->envelopes [t->n_envelopes].data = data;
+    t->envelopes [t->n_envelopes++].len = len;
+}
+
+void
+gom_transfer_clear (Gom__Transfer *t)
+{
+    for (size_t i = 0; i < t->n_envelopes; i++)
+        free (t->envelopes [i].data);
+    free (t->envelopes);
+    t->envelopes = NULL;
+    t->n_envelopes = 0;
+}
+
 int
 gom_transfer_write (const char *path, Gom__Transfer *t,
                     const uint8_t *sender_public, const uint8_t *sender_secret,
@@ -54,30 +74,20 @@ gom_transfer_read (const char *path, const uint8_t *receiver_public,
         snprintf (err, errlen, "libsodium does not initialize");
         return NULL;
     }
-    FILE *f = fopen (path, "rb");
-    if (!f) {
-        snprintf (err, errlen, "%s: %s", path, strerror (errno));
+    char *text;
+    size_t len;
+    if (gom_read_file (path, GOM_TRANSFER_MAX, &text, &len) != 0) {
+        if (errno == EFBIG)
+            snprintf (err, errlen, "%s: over %d MiB: not a gom transfer file",
+                      path, GOM_TRANSFER_MAX / 1048576);
+        else
+            snprintf (err, errlen, "%s: %s", path, strerror (errno));
         return NULL;
     }
-    size_t cap = 65536, len = 0, got;
-    uint8_t *data = malloc (cap);
-    assert (data);
-    while ((got = fread (data + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap && cap <= GOM_TRANSFER_MAX) {
-            data = realloc (data, cap *= 2);
-            assert (data);
-        }
-        else if (len == cap)
-            break;
-    }
-    fclose (f);
+    uint8_t *data = (uint8_t *)text;
     Gom__Transfer *t = NULL;
-    if (len > GOM_TRANSFER_MAX)
-        snprintf (err, errlen, "%s: over %d MiB: not a gom transfer file", path,
-                  GOM_TRANSFER_MAX / 1048576);
-    else if (len < HEADER_LEN + crypto_box_MACBYTES ||
-             memcmp (data, s_magic, MAGIC_LEN) != 0)
+    if (len < HEADER_LEN + crypto_box_MACBYTES ||
+        memcmp (data, s_magic, MAGIC_LEN) != 0)
         snprintf (err, errlen,
                   "%s: not a gom transfer file (it does not begin with "
                   "GOMTRANSFER1)",

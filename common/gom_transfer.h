@@ -21,6 +21,11 @@
 
 #define GOM_TRANSFER_MAX (64 * 1048576)  //  largest file read
 
+//  Appends an envelope to t, which takes data (malloc'd).
+void gom_transfer_add (Gom__Transfer *t, uint8_t *data, size_t len);
+//  Frees the envelopes of a Transfer built with gom_transfer_add.
+void gom_transfer_clear (Gom__Transfer *t);
+
 //  Seals t (its version is set here) from sender to receiver and writes it
 //  to path atomically, mode 0600. 0, or -1 with err.
 int gom_transfer_write (const char *path, Gom__Transfer *t,

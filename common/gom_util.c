@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <assert.h>
 #include <string.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -79,6 +81,62 @@ gom_iso_time (int64_t ms, char *buf, size_t size)
     *p++ = (char)('0' + milli % 10);
     *p++ = 'Z';
     *p = 0;
+}
+
+json_t *
+gom_time_json (int64_t ms)
+{
+    if (ms <= 0)
+        return json_null ();
+    char buf [32];
+    gom_iso_time (ms, buf, sizeof buf);
+    return json_string (buf);
+}
+
+bool
+gom_pid_named (int64_t pid, const char *name)
+{
+    if (pid <= 0 || (kill ((pid_t)pid, 0) != 0 && errno != EPERM))
+        return false;
+    char path [64], comm [32] = "";
+    snprintf (path, sizeof path, "/proc/%" PRId64 "/comm", pid);
+    FILE *f = fopen (path, "r");
+    if (f) {
+        if (!fgets (comm, sizeof comm, f))
+            comm [0] = 0;
+        fclose (f);
+    }
+    return strncmp (comm, name, strlen (name)) == 0;
+}
+
+int
+gom_read_file (const char *path, size_t max, char **data_p, size_t *len_p)
+{
+    FILE *f = fopen (path, "rb");
+    if (!f)
+        return -1;
+    size_t cap = 65536, len = 0, got;
+    char *data = malloc (cap + 1);
+    assert (data);
+    while ((got = fread (data + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap && cap <= max) {
+            cap = 2 * cap > max ? max + 1 : 2 * cap;
+            data = realloc (data, cap + 1);
+            assert (data);
+        }
+    }
+    int failed = ferror (f) ? errno : len > max ? EFBIG : 0;
+    fclose (f);
+    if (failed) {
+        free (data);
+        errno = failed;
+        return -1;
+    }
+    data [len] = 0;
+    *data_p = data;
+    *len_p = len;
+    return 0;
 }
 
 void

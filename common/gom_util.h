@@ -4,6 +4,7 @@
 #ifndef GOM_UTIL_H
 #define GOM_UTIL_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,16 @@ int64_t gom_mono_us (void);
 
 //  Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) into buf (at least 32 bytes).
 void gom_iso_time (int64_t ms, char *buf, size_t size);
+//  The same as a JSON string; JSON null when ms <= 0 (no such time).
+json_t *gom_time_json (int64_t ms);
+
+//  True if pid is a live process (another user's too) whose name
+//  (/proc/PID/comm) begins with name.
+bool gom_pid_named (int64_t pid, const char *name);
+
+//  The whole file at path, NUL-terminated (*data, caller frees; *len
+//  without the NUL): 0, or -1 with errno (EFBIG past max bytes).
+int gom_read_file (const char *path, size_t max, char **data, size_t *len);
 
 //  Lower-case hex of len bytes into out (at least 2*len+1 bytes).
 void gom_hex (const uint8_t *data, size_t len, char *out);

@@ -1,5 +1,6 @@
 /*  hub_catalog: see hub_catalog.h. */
 #include "hub_catalog.h"
+#include "gom_report.h"
 #include "gom_units.h"
 #include "gom_util.h"
 
@@ -17,28 +18,6 @@ struct _hub_catalog_t {
     size_t n_forms;
     gom_units_t *units;  //  NULL: no tree
 };
-
-static int
-s_read (const char *path, char **text, size_t *len)
-{
-    FILE *f = fopen (path, "rb");
-    if (!f)
-        return -1;
-    size_t cap = 65536, n = 0;
-    char *buf = malloc (cap);
-    size_t got;
-    while ((got = fread (buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap && cap < 16 * 1048576)
-            buf = realloc (buf, cap *= 2);
-        else if (n == cap)
-            break;
-    }
-    fclose (f);
-    *text = buf;
-    *len = n;
-    return 0;
-}
 
 static int
 s_name_cmp (const void *a, const void *b)
@@ -72,7 +51,7 @@ hub_catalog_load (const char *forms_dir, const char *units_path, char *err,
     int rc = 0;
     for (size_t i = 0; i < n_names && rc == 0; i++) {
         entry_t *en = &self->forms [self->n_forms];
-        if (s_read (names [i], &en->text, &en->len) != 0) {
+        if (gom_read_file (names [i], 16 * 1048576, &en->text, &en->len) != 0) {
             snprintf (err, errlen, "%s: %s", names [i], strerror (errno));
             rc = -1;
             break;
@@ -111,6 +90,22 @@ hub_catalog_load (const char *forms_dir, const char *units_path, char *err,
     }
     if (rc != 0)
         hub_catalog_destroy (&self);
+    return self;
+}
+
+hub_catalog_t *
+hub_catalog_open (gom_config_t *cfg, const char *why, char *err, size_t errlen)
+{
+    char *forms_dir = gom_config_file (cfg, "forms", "forms");
+    char *units_path = gom_config_file (cfg, "units", "units.csv");
+    hub_catalog_t *self = hub_catalog_load (forms_dir, units_path, err, errlen);
+    if (self && why)
+        zsys_info ("%s: %zu forms from %s; %zu units from %s", why,
+                   hub_catalog_form_count (self), forms_dir,
+                   hub_catalog_unit_count (self),
+                   hub_catalog_unit_count (self) ? units_path : "(no tree)");
+    free (forms_dir);
+    free (units_path);
     return self;
 }
 
@@ -187,6 +182,18 @@ s_refuse (hub_result_t *res, const char *code, const char *fmt, ...)
     vsnprintf (res->reason, sizeof res->reason, fmt, ap);
     va_end (ap);
     return false;
+}
+
+int
+hub_report_limits (gom_config_t *cfg, int64_t *max_cells,
+                   int64_t *max_text_bytes, char *err, size_t errlen)
+{
+    return gom_config_int (cfg, "max_cells_per_report", 5000, 1,
+                           GOM_REPORT_MAX_CELLS, max_cells, err, errlen) ||
+                   gom_config_int (cfg, "max_text_bytes_per_report", 262144, 1,
+                                   64 * 1048576, max_text_bytes, err, errlen)
+               ? -1
+               : 0;
 }
 
 bool

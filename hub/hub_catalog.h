@@ -10,6 +10,7 @@
 #define HUB_CATALOG_H
 
 #include "gom.pb-c.h"
+#include "gom_config.h"
 #include "gom_form.h"
 #include "hub_store.h"
 
@@ -20,6 +21,11 @@ typedef struct _hub_catalog_t hub_catalog_t;
 hub_catalog_t *hub_catalog_load (const char *forms_dir, const char *units_path,
                                  char *err, size_t errlen);
 void hub_catalog_destroy (hub_catalog_t **self_p);
+//  The pack and tree hub.cfg names (`forms`, default forms/; `units`,
+//  default units.csv), loaded as above; with why, logs "WHY: N forms from
+//  DIR; M units from FILE".
+hub_catalog_t *hub_catalog_open (gom_config_t *cfg, const char *why, char *err,
+                                 size_t errlen);
 
 size_t hub_catalog_form_count (hub_catalog_t *self);
 //  Form code at version (0: the newest), or NULL. Owned by the catalog.
@@ -37,8 +43,12 @@ size_t hub_catalog_unit_count (hub_catalog_t *self);
 bool hub_catalog_validate (void *self, const Gom__Report *report,
                            hub_result_t *res);
 
-//  Over the hub's limits on a report's size (max_cells_per_report,
-//  max_text_bytes_per_report): true with the reason for a person.
+//  The hub's limits on a report's size from hub.cfg (max_cells_per_report,
+//  default 5000; max_text_bytes_per_report, default 262144): 0, or -1 with
+//  err.
+int hub_report_limits (gom_config_t *cfg, int64_t *max_cells,
+                       int64_t *max_text_bytes, char *err, size_t errlen);
+//  Over those limits: true with the reason for a person.
 bool hub_report_too_large (const Gom__Report *r, int64_t max_cells,
                            int64_t max_text_bytes, char *reason,
                            size_t reasonlen);

@@ -241,16 +241,6 @@ s_arg (struct MHD_Connection *conn, const char *name)
     return v && *v ? v : NULL;
 }
 
-static json_t *
-s_time (int64_t ms)
-{
-    if (ms <= 0)
-        return json_null ();
-    char buf [32];
-    gom_iso_time (ms, buf, sizeof buf);
-    return json_string (buf);
-}
-
 //  --------------------------------------------------------------------------
 //  Sessions
 
@@ -495,6 +485,17 @@ s_stored (hub_http_t *self)
     (void)rc;
 }
 
+//  Something was stored another way (an import) or the catalog changed:
+//  every answer made before is out of date.
+static void
+s_changed (hub_http_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    self->generation++;
+    pthread_mutex_unlock (&self->lock);
+    s_stored (self);
+}
+
 static void
 s_seen (hub_http_t *self, const char *key)
 {
@@ -522,8 +523,8 @@ hub_http_arrival (hub_http_t *self, const Gom__Report *report, uint64_t receipt,
                         (json_int_t)receipt, "unit", report->unit, "form",
                         report->form, "period", report->period, "revision",
                         (json_int_t)report->revision, "sealed_at",
-                        s_time (report->sealed_at_ms), "received_at",
-                        s_time (received_ms)));
+                        gom_time_json (report->sealed_at_ms), "received_at",
+                        gom_time_json (received_ms)));
 }
 
 void
@@ -584,7 +585,7 @@ hub_http_hello (hub_http_t *self, const char *key)
     gom_key_fingerprint (key, fp, sizeof fp);
     s_event (self, "agent",
              json_pack ("{s:s, s:o}", "fingerprint", fp, "at",
-                        s_time (gom_now_ms ())));
+                        gom_time_json (gom_now_ms ())));
 }
 
 void
@@ -703,6 +704,17 @@ s_cache_keep (hub_http_t *self, const char *key, uint64_t generation,
     c->generation = generation;
     c->used_ms = gom_mono_ms ();
     pthread_mutex_unlock (&self->lock);
+}
+
+//  Forgets every cached answer (under lock).
+static void
+s_cache_drop (hub_http_t *self)
+{
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        zstr_free (&self->cache [i].key);
+        s_blob_unref (self->cache [i].blob);
+        self->cache [i].blob = NULL;
+    }
 }
 
 //  Keeps a copy of body as the answer to key.
@@ -890,6 +902,23 @@ s_units_json (gom_units_t *units)
     return json_pack ("{s:o}", "units", list);
 }
 
+//  Forgets the rollup in slot i (under catalog_lock).
+static void
+s_rollup_drop (hub_http_t *self, size_t i)
+{
+    hub_rollup_destroy (&self->rollups [i]);
+    zstr_free (&self->rollup_keys [i]);
+    self->rollup_used [i] = 0;
+}
+
+//  Forgets every rollup (under catalog_lock): the catalog changed.
+static void
+s_rollups_drop (hub_http_t *self)
+{
+    for (size_t i = 0; i < ROLLUPS; i++)
+        s_rollup_drop (self, i);
+}
+
 //  The rollup of form and period, brought up to date (under catalog_lock).
 //  NULL if the database cannot be read.
 static hub_rollup_t *
@@ -909,18 +938,14 @@ s_rollup (hub_http_t *self, gom_form_t *form, const char *period, sqlite3 *db)
             pick = i;
     }
     if (!found) {
-        hub_rollup_destroy (&self->rollups [pick]);
-        free (self->rollup_keys [pick]);
+        s_rollup_drop (self, pick);
         self->rollups [pick] = hub_rollup_new (form, period, true);
         self->rollup_keys [pick] = strdup (key);
     }
     self->rollup_used [pick] = gom_mono_ms ();
     if (hub_rollup_update (self->rollups [pick], db) != 0) {
         //  Start afresh next time: what it holds may be half-read.
-        hub_rollup_destroy (&self->rollups [pick]);
-        free (self->rollup_keys [pick]);
-        self->rollup_keys [pick] = NULL;
-        self->rollup_used [pick] = 0;
+        s_rollup_drop (self, pick);
         return NULL;
     }
     return self->rollups [pick];
@@ -1377,9 +1402,10 @@ s_reports (hub_http_t *self, struct MHD_Connection *conn)
                        (const char *)sqlite3_column_text (st, 5), "revision",
                        (json_int_t)sqlite3_column_int64 (st, 6), "receipt",
                        (json_int_t)receipt, "sealed_at",
-                       s_time (sqlite3_column_int64 (st, 8)), "received_at",
-                       s_time (sqlite3_column_int64 (st, 9)), "sender", fp,
-                       "cells", jc, "texts", jt));
+                       gom_time_json (sqlite3_column_int64 (st, 8)),
+                       "received_at",
+                       gom_time_json (sqlite3_column_int64 (st, 9)), "sender",
+                       fp, "cells", jc, "texts", jt));
     }
     sqlite3_finalize (st);
     sqlite3_finalize (texts);
@@ -1404,12 +1430,12 @@ s_agents (hub_http_t *self, struct MHD_Connection *conn)
         db, "SELECT agent_key, code, reason, max(at_ms) FROM rejections "
             "GROUP BY agent_key");
     while (st && sqlite3_step (st) == SQLITE_ROW)
-        zhashx_insert (last, (const char *)sqlite3_column_text (st, 0),
-                       json_pack ("{s:s, s:s, s:o}", "code",
-                                  (const char *)sqlite3_column_text (st, 1),
-                                  "reason",
-                                  (const char *)sqlite3_column_text (st, 2),
-                                  "at", s_time (sqlite3_column_int64 (st, 3))));
+        zhashx_insert (
+            last, (const char *)sqlite3_column_text (st, 0),
+            json_pack ("{s:s, s:s, s:o}", "code",
+                       (const char *)sqlite3_column_text (st, 1), "reason",
+                       (const char *)sqlite3_column_text (st, 2), "at",
+                       gom_time_json (sqlite3_column_int64 (st, 3))));
     sqlite3_finalize (st);
     zhashx_t *waiting = zhashx_new ();
     zhashx_set_destructor (waiting, s_json_free);
@@ -1432,7 +1458,7 @@ s_agents (hub_http_t *self, struct MHD_Connection *conn)
             continue;
         int64_t *at = zhashx_lookup (self->last_message, key);
         json_object_set_new (a, "last_message_at",
-                             at ? s_time (*at) : json_null ());
+                             at ? gom_time_json (*at) : json_null ());
         json_t *e = zhashx_lookup (last, key);
         json_object_set (a, "last_error", e ? e : json_null ());
         json_t *w = zhashx_lookup (waiting, key);
@@ -1914,18 +1940,16 @@ s_ask_handle (hub_http_t *self, zsock_t *rep, hot_t *hot)
     else if (strcmp (f [0], "stored") == 0) {
         //  Another process stored reports (gom-hub import): answers made
         //  before are out of date.
-        pthread_mutex_lock (&self->lock);
-        self->generation++;
-        pthread_mutex_unlock (&self->lock);
-        s_stored (self);
+        s_changed (self);
         status = 200;
         blob = s_blob_new (strdup ("ok"), 2);
     }
-    else
+    else {
         blob = s_cli_answer (self, f [0], f [1], f [2], f [3], f [4], f [5],
                              &status, err, sizeof err);
-    if (blob && status == 200 && strcmp (f [0], "stored") != 0)
-        s_hot_note (hot, f);
+        if (blob && status == 200)
+            s_hot_note (hot, f);
+    }
     for (size_t i = 0; i < 6; i++)
         free (f [i]);
     if (!blob)
@@ -2153,11 +2177,7 @@ hub_http_start (gom_config_t *cfg, const char *db_path, const char *keys_path,
     self->last_message = zhashx_new ();
     zhashx_set_destructor (self->last_message,
                            (zhashx_destructor_fn *)zstr_free);
-    char *forms_dir = gom_config_file (cfg, "forms", "forms");
-    char *units_path = gom_config_file (cfg, "units", "units.csv");
-    self->catalog = hub_catalog_load (forms_dir, units_path, err, errlen);
-    free (forms_dir);
-    free (units_path);
+    self->catalog = hub_catalog_open (cfg, NULL, err, errlen);
     if (!self->catalog) {
         hub_http_stop (&self);
         return NULL;
@@ -2211,16 +2231,10 @@ hub_http_stop (hub_http_t **self_p)
         MHD_stop_daemon (self->daemon);
     for (size_t i = 0; i < RING; i++)
         free (self->ring [i]);
-    for (size_t i = 0; i < CACHE_SLOTS; i++) {
-        free (self->cache [i].key);
-        s_blob_unref (self->cache [i].blob);
-    }
+    s_cache_drop (self);
     for (size_t i = 0; i < self->n_pool; i++)
         hub_store_destroy (&self->pool [i]);
-    for (size_t i = 0; i < ROLLUPS; i++) {
-        hub_rollup_destroy (&self->rollups [i]);
-        free (self->rollup_keys [i]);
-    }
+    s_rollups_drop (self);
     hub_catalog_destroy (&self->catalog);
     zhashx_destroy (&self->last_message);
     if (self->stored_fd >= 0)
@@ -2241,19 +2255,10 @@ hub_http_catalog (hub_http_t *self, hub_catalog_t *catalog)
     pthread_mutex_lock (&self->catalog_lock);
     hub_catalog_destroy (&self->catalog);
     self->catalog = catalog;
-    for (size_t i = 0; i < ROLLUPS; i++) {
-        hub_rollup_destroy (&self->rollups [i]);
-        zstr_free (&self->rollup_keys [i]);
-        self->rollup_used [i] = 0;
-    }
+    s_rollups_drop (self);
     pthread_mutex_unlock (&self->catalog_lock);
     pthread_mutex_lock (&self->lock);
-    self->generation++;
-    for (size_t i = 0; i < CACHE_SLOTS; i++) {
-        zstr_free (&self->cache [i].key);
-        s_blob_unref (self->cache [i].blob);
-        self->cache [i].blob = NULL;
-    }
+    s_cache_drop (self);
     pthread_mutex_unlock (&self->lock);
-    s_stored (self);
+    s_changed (self);
 }

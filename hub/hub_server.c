@@ -695,25 +695,6 @@ s_run_mark (hub_t *self, bool starting)
     gom_db_meta_set (db, starting ? "run_started_ms" : "run_stopped_ms", now);
 }
 
-//  The form pack and the unit tree, loaded (logged with why unless NULL),
-//  or NULL with err.
-static hub_catalog_t *
-s_catalog_load (hub_t *self, const char *why, char *err, size_t errlen)
-{
-    char *forms_dir = gom_config_file (self->cfg, "forms", "forms");
-    char *units_path = gom_config_file (self->cfg, "units", "units.csv");
-    hub_catalog_t *catalog =
-        hub_catalog_load (forms_dir, units_path, err, errlen);
-    if (catalog && why)
-        zsys_info ("%s: %zu forms from %s; %zu units from %s", why,
-                   hub_catalog_form_count (catalog), forms_dir,
-                   hub_catalog_unit_count (catalog),
-                   hub_catalog_unit_count (catalog) ? units_path : "(no tree)");
-    free (forms_dir);
-    free (units_path);
-    return catalog;
-}
-
 //  SIGHUP: the form pack and the unit tree read again, into the loop's
 //  copy and the dashboard's, both or neither: with a broken file the ones
 //  in force stay and the log says which file, where and what. Connections
@@ -723,10 +704,10 @@ static void
 s_reload (hub_t *self)
 {
     char err [512];
-    hub_catalog_t *mine = s_catalog_load (self, NULL, err, sizeof err);
-    hub_catalog_t *theirs = mine && self->http
-                                ? s_catalog_load (self, NULL, err, sizeof err)
-                                : NULL;
+    hub_catalog_t *mine = hub_catalog_open (self->cfg, NULL, err, sizeof err);
+    hub_catalog_t *theirs =
+        mine && self->http ? hub_catalog_open (self->cfg, NULL, err, sizeof err)
+                           : NULL;
     if (theirs &&
         (hub_catalog_form_count (theirs) != hub_catalog_form_count (mine) ||
          hub_catalog_unit_count (theirs) != hub_catalog_unit_count (mine))) {
@@ -772,12 +753,8 @@ s_read_options (gom_config_t *cfg, hub_options_t *o, char *err, size_t len)
                         len) ||
         gom_config_int (cfg, "tcp_maxrt_ms", 60000, 0, 3600000,
                         &o->tcp_maxrt_ms, err, len) ||
-        gom_config_int (cfg, "max_cells_per_report", 5000, 1,
-                        GOM_REPORT_MAX_CELLS, &o->max_cells_per_report, err,
-                        len) ||
-        gom_config_int (cfg, "max_text_bytes_per_report", 262144, 1,
-                        64 * 1048576, &o->max_text_bytes_per_report, err,
-                        len) ||
+        hub_report_limits (cfg, &o->max_cells_per_report,
+                           &o->max_text_bytes_per_report, err, len) ||
         gom_config_int (cfg, "max_reports_per_minute", 600, 0, 1000000,
                         &o->max_reports_per_minute, err, len) ||
         gom_config_int (cfg, "max_connections", 2000, 0, 1000000,
@@ -820,7 +797,7 @@ hub_server_run (gom_config_t *cfg)
         zsys_error ("%s", err);
         goto done;
     }
-    self->catalog = s_catalog_load (self, "catalog", err, sizeof err);
+    self->catalog = hub_catalog_open (cfg, "catalog", err, sizeof err);
     if (!self->catalog) {
         zsys_error ("refusing to start: %s", err);
         goto done;

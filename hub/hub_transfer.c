@@ -56,11 +56,7 @@ s_answer (Gom__Transfer *t, const Gom__Report *r, const hub_result_t *res)
     size_t len;
     uint8_t *data = gom_wire_encode (&env, &len);
     assert (data);
-    t->envelopes =
-        realloc (t->envelopes, (t->n_envelopes + 1) * sizeof (*t->envelopes));
-    assert (t->envelopes);
-    t->envelopes [t->n_envelopes].data = data;
-    t->envelopes [t->n_envelopes++].len = len;
+    gom_transfer_add (t, data, len);
 }
 
 int
@@ -68,19 +64,14 @@ hub_import (gom_config_t *cfg, const char *path, const char *receipts,
             FILE *out, char *err, size_t errlen)
 {
     int64_t max_cells, max_text;
-    if (gom_config_int (cfg, "max_cells_per_report", 5000, 1,
-                        GOM_REPORT_MAX_CELLS, &max_cells, err, errlen) ||
-        gom_config_int (cfg, "max_text_bytes_per_report", 262144, 1,
-                        64 * 1048576, &max_text, err, errlen))
+    if (hub_report_limits (cfg, &max_cells, &max_text, err, errlen) != 0)
         return -1;
     char *cert_path = gom_config_file (cfg, "cert", "hub.cert");
     char *db_path = gom_config_file (cfg, "database", "hub.db");
     char *keys_path = gom_config_file (cfg, "keys", "keys.db");
-    char *forms_dir = gom_config_file (cfg, "forms", "forms");
-    char *units_path = gom_config_file (cfg, "units", "units.csv");
     zcert_t *cert = gom_keys_load (cert_path, err, errlen);
     hub_catalog_t *catalog =
-        cert ? hub_catalog_load (forms_dir, units_path, err, errlen) : NULL;
+        cert ? hub_catalog_open (cfg, NULL, err, errlen) : NULL;
     hub_store_t *store =
         catalog ? hub_store_open (db_path, keys_path, false, err, errlen)
                 : NULL;
@@ -183,9 +174,7 @@ hub_import (gom_config_t *cfg, const char *path, const char *receipts,
                      "%s)\n",
                      fp, receipts, receipts);
     }
-    for (size_t i = 0; i < answers.n_envelopes; i++)
-        free (answers.envelopes [i].data);
-    free (answers.envelopes);
+    gom_transfer_clear (&answers);
     if (t)
         gom__transfer__free_unpacked (t, NULL);
     hub_store_destroy (&store);
@@ -194,7 +183,5 @@ hub_import (gom_config_t *cfg, const char *path, const char *receipts,
     free (cert_path);
     free (db_path);
     free (keys_path);
-    free (forms_dir);
-    free (units_path);
     return rc;
 }

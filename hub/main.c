@@ -277,16 +277,6 @@ s_enroll (args_t *a, bool revoke)
     return 0;
 }
 
-static json_t *
-s_time_json (int64_t ms)
-{
-    char buf [32];
-    if (ms <= 0)
-        return json_null ();
-    gom_iso_time (ms, buf, sizeof buf);
-    return json_string (buf);
-}
-
 #define STUCK_LISTED 10
 #define SILENT_MS    (15 * 60 * 1000)
 
@@ -299,24 +289,16 @@ s_status_answers (hub_store_t *store, json_t *status)
 {
     sqlite3 *db = hub_store_db (store);
     int64_t pid = gom_db_meta_int (db, "run_pid");
-    char comm [32] = "", path [64];
-    snprintf (path, sizeof path, "/proc/%" PRId64 "/comm", pid);
-    FILE *f = pid > 0 ? fopen (path, "r") : NULL;
-    if (f) {
-        if (!fgets (comm, sizeof comm, f))
-            comm [0] = 0;
-        fclose (f);
-    }
-    bool running = strncmp (comm, "gom-hub", 7) == 0;
+    bool running = gom_pid_named (pid, "gom-hub");
     json_object_set_new (status, "running", json_boolean (running));
     json_object_set_new (status, "pid",
                          running ? json_integer (pid) : json_null ());
     json_object_set_new (
         status, "running_since_at",
-        s_time_json (running ? gom_db_meta_int (db, "run_started_ms") : 0));
+        gom_time_json (running ? gom_db_meta_int (db, "run_started_ms") : 0));
     json_object_set_new (
         status, "stopped_at",
-        s_time_json (running ? 0 : gom_db_meta_int (db, "run_stopped_ms")));
+        gom_time_json (running ? 0 : gom_db_meta_int (db, "run_stopped_ms")));
     //  Agents whose last hello said they hold reports, oldest first.
     sqlite3_stmt *st = gom_db_prepare (
         db, "SELECT a.key, a.queue_depth, a.oldest_queued_age_s, "
@@ -357,7 +339,7 @@ s_status_answers (hub_store_t *store, json_t *status)
                               fp, "units", units ? units : "", "queue_depth",
                               (json_int_t)depth, "oldest_queued_age_s",
                               (json_int_t)age, "last_seen_at",
-                              s_time_json (seen), "why", why));
+                              gom_time_json (seen), "why", why));
     }
     sqlite3_finalize (st);
     json_object_set_new (status, "agents_with_queues",
@@ -558,11 +540,7 @@ s_consolidate (args_t *a, const char *what)
     if (!store)
         return 1;
     char err [600];
-    char *forms = gom_config_file (cfg, "forms", "forms");
-    char *units = gom_config_file (cfg, "units", "units.csv");
-    hub_catalog_t *catalog = hub_catalog_load (forms, units, err, sizeof err);
-    free (forms);
-    free (units);
+    hub_catalog_t *catalog = hub_catalog_open (cfg, NULL, err, sizeof err);
     json_t *out = NULL;
     gom_form_t *form = catalog ? hub_catalog_form (catalog, a->form, 0) : NULL;
     gom_units_t *tree = catalog ? hub_catalog_units (catalog) : NULL;

@@ -139,25 +139,47 @@ run_load() {
     'BEGIN { printf "figure peak_mem_%s %.0f MiB\n", n, k / 1024 }'
 }
 
+# Starts strace counting the sync calls of pids $2... into file $1 (in
+# STRACE_PID), and waits, with a deadline, until every thread of them is
+# traced: a fixed sleep could miss the first syncs of a slow attach.
+strace_syncs() {
+  local out=$1 pid t args=(); shift
+  for pid in "$@"; do args+=(-p "$pid"); done
+  timeout 200 strace -f -c -e trace=fsync,fdatasync,sync_file_range,syncfs,msync \
+    -o "$out" "${args[@]}" 2>/dev/null &
+  STRACE_PID=$!
+  local deadline=$((SECONDS + 10))
+  for pid in "$@"; do
+    for t in /proc/"$pid"/task/*; do
+      until ! [ -e "$t/status" ] ||
+            grep -q '^TracerPid:[[:space:]]*[1-9]' "$t/status" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || { say "strace: $pid not traced in 10 s"; return 0; }
+        sleep 0.05
+      done
+    done
+  done
+}
+
+# The number of sync calls in strace -c's table $1 (calls: the 4th column;
+# the last names the call).
+sync_count() {
+  awk '$NF ~ /sync/ { n += $4 } END { print n + 0 }' "$1" 2>/dev/null || echo 0
+}
+
 # Counts the syncs of session $1 while 300 messages go one at a time
 # (window 1) and states them as the durability of $2.
 run_probe() {
   local sid=$1 name=$2; shift 2
-  local args=() pid syncs rc=0
-  for pid in $(session_pids "$sid"); do args+=(-p "$pid"); done
-  timeout 200 strace -f -c -e trace=fsync,fdatasync,sync_file_range,syncfs,msync \
-    -o "$TMP/strace-$name" "${args[@]}" 2>/dev/null &
-  STRACE_PID=$!
-  sleep 1.5  # attached to every thread by then
+  local syncs rc=0
+  # shellcheck disable=SC2046
+  strace_syncs "$TMP/strace-$name" $(session_pids "$sid")
   timeout 120 "$BIN" "$@" --name "${name}_probe" --publishers 1 --window 1 \
     --messages $probe_messages --timeout 100 >"$TMP/probe-$name" || rc=$?
   sleep 0.5
   kill -INT "$STRACE_PID" 2>/dev/null || true
   wait "$STRACE_PID" 2>/dev/null || true
   STRACE_PID=""
-  # strace -c's table: calls is the 4th column; the last names the call.
-  syncs=$(awk '$NF ~ /sync/ { n += $4 } END { print n + 0 }' \
-               "$TMP/strace-$name" 2>/dev/null || echo 0)
+  syncs=$(sync_count "$TMP/strace-$name")
   local detail
   detail=$(awk '$NF ~ /sync/ { printf "%s%s %s", sep, $4, $NF; sep = ", " }' \
                "$TMP/strace-$name" 2>/dev/null || true)
@@ -202,7 +224,6 @@ EOF
   SESSIONS+=("$SID")
 }
 
-durability_note=()
 for qt in classic quorum; do
   name=rabbitmq_$qt
   start_rabbit "$name"
@@ -262,15 +283,11 @@ if wait_port "$port" 30; then
           --messages "$messages" --timeout 240) || FAILED=1
   echo "$out" | grep '^figure ingest' || true
   # What persistence does at exit: the in-memory database written out.
-  timeout 60 strace -f -c -e trace=fsync,fdatasync,sync_file_range,syncfs,msync \
-    -o "$TMP/strace-mosquitto-exit" -p "$SID" 2>/dev/null &
-  STRACE_PID=$!
-  sleep 1
+  strace_syncs "$TMP/strace-mosquitto-exit" "$SID"
   kill -TERM "$SID" 2>/dev/null || true
   wait "$STRACE_PID" 2>/dev/null || true
   STRACE_PID=""
-  exit_syncs=$(awk '$NF ~ /sync/ { n += $4 } END { print n + 0 }' \
-                 "$TMP/strace-mosquitto-exit" 2>/dev/null || echo 0)
+  exit_syncs=$(sync_count "$TMP/strace-mosquitto-exit")
   db_bytes=$(stat -c %s "$TMP/mosquitto/mosquitto.db" 2>/dev/null || echo 0)
   echo "durability mosquitto_save at exit: $exit_syncs syncs, mosquitto.db $db_bytes bytes (otherwise written every autosave_interval, 1800 s by default)"
 else

@@ -69,7 +69,6 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 
-#define ST_UNSENT 0
 #define ST_FLIGHT 1
 #define ST_ACKED  2
 #define ST_NACKED 3
@@ -562,7 +561,6 @@ typedef struct {
     int64_t last_ack_us;
     size_t n_connected, n_welcomed;  //  agents ever connected, welcomed
     int64_t all_connected_us, all_welcomed_us;  //  when the last one was
-    int64_t wire_out, wire_in;                  //  payload bytes
     char first_nack [300];
 } load_t;
 
@@ -622,10 +620,10 @@ s_epoll_set (agent_t *a, bool add)
 static void
 s_socket_close (agent_t *a)
 {
-    if (a->dealer)
+    if (a->dealer) {
         s_epoll_set (a, false);
-    if (a->dealer)
         zmq_socket_monitor (zsock_resolve (a->dealer), NULL, 0);
+    }
     zsock_destroy (&a->monitor);
     zsock_destroy (&a->dealer);
     a->connected = a->welcomed = false;
@@ -691,8 +689,7 @@ s_send_hello (load_t *L, agent_t *a)
     size_t len = 0;
     uint8_t *buf = gom_wire_encode (&env, &len);
     if (zmq_send (zsock_resolve (a->dealer), buf, len, ZMQ_DONTWAIT) >= 0)
-        L->wire_out += (int64_t)len;
-    free (buf);
+        free (buf);
 }
 
 static void
@@ -734,7 +731,6 @@ s_send_due (load_t *L, agent_t *a, int64_t now)
         sent = true;
         L->resent++;
         L->sent++;
-        L->wire_out += (int64_t)a->lens [k];
         a->attempts [k]++;
         a->sent_us [k] = now;
         a->due_us [k] = now + s_rto_us (L, a, a->attempts [k]);
@@ -747,7 +743,6 @@ s_send_due (load_t *L, agent_t *a, int64_t now)
             return sent;
         sent = true;
         L->sent++;
-        L->wire_out += (int64_t)a->lens [k];
         if (L->o->rate <= 0)
             a->submit_us [k] = now;
         a->state [k] = ST_FLIGHT;
@@ -764,7 +759,6 @@ static void
 s_on_message (load_t *L, agent_t *a, const uint8_t *data, size_t size)
 {
     int64_t now = gom_mono_us ();
-    L->wire_in += (int64_t)size;
     gom_wire_msg_t *w = gom_wire_decode (data, size, 8 * size + 65536);
     Gom__Envelope *env = gom_wire_env (w);
     if (!env) {
@@ -1258,6 +1252,12 @@ s_run (opts_t *o)
     }
     if (*L->first_nack)
         fprintf (stderr, "gom_load: first NACK: %s\n", L->first_nack);
+    if (L->bad || L->late_acks)
+        fprintf (stderr,
+                 "gom_load: %" PRId64 " answers not understood or for no "
+                 "report, %" PRId64 " for reports already done; %" PRId64
+                 " forms offered\n",
+                 L->bad, L->late_acks, L->forms);
     fflush (stdout);
 
     for (size_t i = 0; i < L->n_agents; i++) {

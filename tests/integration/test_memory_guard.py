@@ -42,8 +42,10 @@ class MemoryGuard(gomtest.GomTestCase):
     def test_endless_message_cut(self):
         # ASan keeps freed memory in quarantine (256 MB by default), which
         # would hide what the guard gives back.
-        os.environ['ASAN_OPTIONS'] = (os.environ.get('ASAN_OPTIONS', '') +
-                                      ':quarantine_size_mb=1')
+        old = os.environ.get('ASAN_OPTIONS')
+        self.addCleanup(lambda: os.environ.pop('ASAN_OPTIONS') if old is None
+                        else os.environ.__setitem__('ASAN_OPTIONS', old))
+        os.environ['ASAN_OPTIONS'] = (old or '') + ':quarantine_size_mb=1'
         hub = self.new_hub()
         hub.set('max_memory_mb', LIMIT_MB)
         hub.start()
@@ -59,16 +61,12 @@ class MemoryGuard(gomtest.GomTestCase):
         self.wait_all_acked(honest, 5)
 
         hostile = self.new_agent(hub, ['U2'], name='hostile')
-        with open(hostile.cfg, encoding='utf-8') as f:
-            cfg = f.read()
         with open(os.path.join(hostile.dir, 'agent.cert_secret'),
                   encoding='utf-8') as f:
-            secret = f.read()
-        port = int(re.search(r'hub = "tcp://[^:]+:(\d+)"', cfg).group(1))
-        peer = zmtp_curve.CurvePeer(
-            '127.0.0.1', port, hub.key,
-            re.search(r'public-key = "(.*)"', secret).group(1),
-            re.search(r'secret-key = "(.*)"', secret).group(1))
+            secret = re.search(r'secret-key = "(%s)"' % gomtest.Z85_KEY,
+                               f.read()).group(1)
+        peer = zmtp_curve.CurvePeer('127.0.0.1', hub.port, hub.key,
+                                    hostile.key, secret)
         self.addCleanup(peer.close)
         peer.handshake()
         # The session works: a frame that is not an envelope is refused.

@@ -16,7 +16,6 @@ only the dashboard's copy swapped (the new commune's report is refused).
 """
 import json
 import os
-import shutil
 import signal
 
 import gomtest

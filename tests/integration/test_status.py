@@ -13,21 +13,14 @@ recorded). Each answer checked in --json and in the text a person reads.
 Checked to fail: with the agent's pid left out of the outbox (running:
 no), with the hub's list of agents holding reports left empty.
 """
-import os
-import re
-import subprocess
-
 import gomtest
 
 
 class Status(gomtest.GomTestCase):
 
     def text(self, binary, node):
-        cp = subprocess.run([binary, 'status', '--config', node.cfg],
-                            capture_output=True, text=True,
-                            timeout=gomtest.CLI_TIMEOUT)
-        self.assertEqual(cp.returncode, 0, cp.stderr)
-        return cp.stdout
+        return gomtest.run_cli([binary, 'status', '--config',
+                                node.cfg]).stdout
 
     def test_agent_and_hub_status(self):
         hub = self.new_hub()

@@ -23,9 +23,7 @@ checks (18079 would be stored).
 """
 import json
 import os
-import shutil
 import stat
-import subprocess
 
 import gomtest
 
@@ -35,8 +33,7 @@ SAMPLES = os.path.join(gomtest.ROOT, 'deploy', 'samples')
 
 
 def run(argv):
-    return subprocess.run(argv, capture_output=True, text=True,
-                          timeout=gomtest.CLI_TIMEOUT)
+    return gomtest.run_cli(argv, check=False)
 
 
 class Transfer(gomtest.GomTestCase):
@@ -69,9 +66,11 @@ class Transfer(gomtest.GomTestCase):
 
         # Refused files: nothing stored.
         bad = out + '.bad'
-        data = bytearray(open(out, 'rb').read())
+        with open(out, 'rb') as f:
+            data = bytearray(f.read())
         data[len(data) // 2] ^= 0x01
-        open(bad, 'wb').write(bytes(data))
+        with open(bad, 'wb') as f:
+            f.write(bytes(data))
         cp = self.hub_import(hub, bad)
         self.assertEqual(cp.returncode, 1)
         self.assertIn('damaged', cp.stderr)
@@ -133,7 +132,8 @@ class Transfer(gomtest.GomTestCase):
         agent.start()
         self.wait_for(lambda: agent.status()['connected'], 30,
                       'the agent connecting')
-        self.assertEqual(agent.status()['queued'] + agent.status()['sent'], 0)
+        st = agent.status()
+        self.assertEqual(st['queued'] + st['sent'], 0)
         rows = hub.reports()
         self.assertEqual(len(rows), 1)
         self.assertEqual(by_unit['18073']['report_id'], rows[0]['report_id'])

@@ -86,13 +86,11 @@ class CurvePeer:
         self.socket_type = socket_type
         self.nonce = 0                              # our short nonce
         self.sock = None
-        self.sent_bytes = 0
 
     # -- the wire ----------------------------------------------------------
 
     def _send(self, data):
         self.sock.sendall(data)
-        self.sent_bytes += len(data)
 
     def _recv_exact(self, n):
         buf = b''

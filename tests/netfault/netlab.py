@@ -53,7 +53,6 @@ import os
 import re
 import select
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -161,7 +160,6 @@ class Lab(object):
         self._flapper = None
         self._relay = None      # the relay.py process, when on
         self._relay_buf = b''
-        self.relay_settings = {}
         self.log = []           # (monotonic time, event) of every fault
 
     # ------------------------------------------------------------ lifecycle
@@ -373,14 +371,10 @@ class Lab(object):
         if seed is not None:
             msg['seed'] = seed
         ans = self._relay_call(msg)
-        self.relay_settings = ans['config']
         self._note('relay %s delay %d+-%d ms loss %.2f reorder %.2f '
                    'duplicate %.2f' % (direction, delay_ms, jitter_ms, loss,
                                        reorder, duplicate))
         return ans['config']
-
-    def relay_on(self):
-        return self._relay is not None
 
     def relay_stats(self):
         """The relay's counters: {'to_hub': {...}, 'to_agents': {...},
@@ -724,28 +718,37 @@ class NetFaultCase(gomtest.GomTestCase):
             a.submit_ok(*fs[half:])
         self.wait_all_delivered(agents, total, deadline)
         drain = time.monotonic() - t0
+        self.check_delivered(name, hub, agents, total, drain, wire0)
+        return hub, agents, drain
+
+    def check_delivered(self, name, hub, agents, total, drain, wire0):
+        """The ground truth once everything is acknowledged: the daemons
+        alive, each report stored exactly once with the agent's receipt,
+        no NACK, nothing rejected; prints the scenario line (returned)."""
         self.assert_daemons_alive(hub, *agents)
-        self.assert_hub_whole(hub, agents, total)
-        sc = self.scenario(name, hub, agents, total, drain, wire0)
+        rows = self.assert_hub_whole(hub, agents, total)
+        sc = self.scenario(name, hub, total, drain, wire0, stored=len(rows))
         self.assertEqual(sc['nacks'], 0)
         for a in agents:
             self.assertEqual(a.status()['rejected'], 0)
-        return hub, agents, drain
+        return sc
 
-    def scenario(self, name, hub, agents, sent, drain_s, wire0):
+    def scenario(self, name, hub, sent, drain_s, wire0, stored=None):
         """Prints the scenario's machine-readable line to standard error:
 
         scenario NAME reports_sent=N stored=N duplicates_suppressed=N
                  drain_s=X bytes_per_report=Y
 
-        stored: rows at the hub; duplicates_suppressed: the hub's `status
+        stored: rows at the hub (counted here unless given);
+        duplicates_suppressed: the hub's `status
         --json` duplicates counter; drain_s: as the test measured it (see
         its doc); bytes_per_report: bytes the WAN sent both ways (tx
         counters of wa and wh, TCP/IP headers, handshakes, heartbeats and
         retransmissions included) since `wire0` (a Lab.wire_bytes()
         reading), divided by reports_sent. Returns the values as a dict."""
         st = hub.status()
-        stored = len(hub.reports())
+        if stored is None:
+            stored = len(hub.reports())
         wire = self.lab.wire_total(wire0, self.lab.wire_bytes())
         out = dict(name=name, reports_sent=sent, stored=stored,
                    duplicates_suppressed=st['duplicates'], drain_s=drain_s,

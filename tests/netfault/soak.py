@@ -187,10 +187,12 @@ class Soak(object):
         elif kind == 'delay':
             for d in ('to_hub', 'to_agents'):
                 ms = r.randint(100, 800)
-                lab.relay(delay_ms=ms, jitter_ms=r.randint(0, ms // 10),
-                          loss=r.choice((0, 0.01, 0.05)), direction=d)
+                config = lab.relay(delay_ms=ms,
+                                   jitter_ms=r.randint(0, ms // 10),
+                                   loss=r.choice((0, 0.01, 0.05)),
+                                   direction=d)
             what = 'delay %s' % {d: int(v['delay_ms']) for d, v in
-                                 lab.relay_settings.items()}
+                                 config.items()}
         elif kind == 'reorder':
             lab.relay(delay_ms=r.randint(5, 40), jitter_ms=5,
                       reorder=r.uniform(0.1, 0.3),

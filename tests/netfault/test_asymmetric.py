@@ -88,7 +88,7 @@ class AsymmetricTest(netlab.NetFaultCase):
         self.assert_daemons_alive(hub, *agents)
         self.assert_hub_whole(hub, agents, total)
         self.assertEqual(st['reports'], total)
-        self.scenario('asymmetric_loss', hub, agents, total, drain, wire0)
+        self.scenario('asymmetric_loss', hub, total, drain, wire0)
 
 
 if __name__ == '__main__':

@@ -141,7 +141,7 @@ class BlackholeTest(netlab.NetFaultCase):
         st = hub.status()
         self.say('hub status: reports %s, duplicates %s, nacks %s',
                  st['reports'], st['duplicates'], st['nacks'])
-        self.scenario('blackhole', hub, agents, total, took, wire0)
+        self.scenario('blackhole', hub, total, took, wire0)
         if missed:
             self.fail('heartbeats did not detect the black hole within %d s '
                       'on %s (delivery after the heal was fine). The '

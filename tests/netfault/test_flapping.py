@@ -90,7 +90,7 @@ class FlappingTest(netlab.NetFaultCase):
                  st['duplicates'], st['nacks'],
                  [a.log_text().count('disconnected from') for a in agents])
         self.assertEqual(st['nacks'], 0, st)
-        self.scenario('flapping', hub, agents, total, took, wire0)
+        self.scenario('flapping', hub, total, took, wire0)
 
 
 if __name__ == '__main__':

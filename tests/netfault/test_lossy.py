@@ -32,7 +32,7 @@ class LossyTest(netlab.NetFaultCase):
         lab = self.lab
         lab.shape(RATE_KBIT, burst=16384)
         lab.loss(LOSS, 'both')
-        hub, agents, drain = self.deliver_half_and_half(
+        _, _, drain = self.deliver_half_and_half(
             'lossy', 'L', AGENTS, PER_AGENT, DEADLINE, heartbeat_ivl_ms=2000,
             heartbeat_timeout_ms=10000)
         drops = lab.drops()

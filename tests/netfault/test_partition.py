@@ -111,7 +111,7 @@ class PartitionTest(netlab.NetFaultCase):
         self.say('hub status: reports %s, duplicates %s, nacks %s',
                  st['reports'], st['duplicates'], st['nacks'])
         self.assertEqual(st['nacks'], 0, st)
-        self.scenario('partition', hub, agents, AGENTS * per, took, wire0)
+        self.scenario('partition', hub, AGENTS * per, took, wire0)
 
     def _first_connect_after(self, agent, t_mono):
         """The agent's last 'connected to' log line (for the report)."""

@@ -97,7 +97,8 @@ class StormTest(netlab.NetFaultCase):
         finally:
             db.close()
         self.assertEqual((rows, ids, keys), (total, total, AGENTS))
-        self.scenario('storm_%d' % AGENTS, hub, [], total, drain, wire0)
+        self.scenario('storm_%d' % AGENTS, hub, total, drain, wire0,
+                      stored=rows)
 
 
 if __name__ == '__main__':
