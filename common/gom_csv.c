@@ -158,6 +158,7 @@ s_fail (reader_t *r, const char *fmt, ...)
         snprintf (r->err, r->errlen, "%s: %s", r->where, msg);
     else
         snprintf (r->err, r->errlen, "line %zu: %s", r->line, msg);
+    gom_utf8_mend_end (r->err);  //  msg (a label) may be cut at its end
 }
 
 //  As s_fail, about field i of the line: named by its place when the line

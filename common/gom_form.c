@@ -99,6 +99,7 @@ s_fail (ctx_t *ctx, const char *where, const char *fmt, ...)
     vsnprintf (msg, sizeof msg, fmt, ap);
     va_end (ap);
     snprintf (ctx->err, ctx->errlen, "%s: %s: %s", ctx->file, where, msg);
+    gom_utf8_mend_end (ctx->err);  //  msg (a label) may be cut at its end
 }
 
 //  The first string anywhere in json that holds a control character other
@@ -204,10 +205,9 @@ s_add_cell (gom_form_t *self, ctx_t *ctx, const char *row, const char *col,
     }
     cell_t *c = &self->cells [self->n_cells++];
     c->code = strdup (code);
-    char label [600];
-    snprintf (label, sizeof label, "%s — %s", row_label ? row_label : row,
-              col_label ? col_label : col);
-    c->label = strdup (label);
+    //  Whole: a fixed buffer could cut a long label inside a character.
+    c->label = zsys_sprintf ("%s — %s", row_label ? row_label : row,
+                             col_label ? col_label : col);
     c->min = min;
     c->required = required;
     zhashx_insert (self->cell_index, code, (void *)(uintptr_t)self->n_cells);
@@ -1077,6 +1077,8 @@ s_problem (problems_t *p, const char *fmt, ...)
     va_start (ap, fmt);
     vsnprintf (line, sizeof line, fmt, ap);
     va_end (ap);
+    //  A long label may be cut: never inside a character.
+    gom_utf8_mend_end (line);
     s_append (p, line);
 }
 

@@ -44,6 +44,7 @@ s_fail (reader_t *r, size_t line, const char *fmt, ...)
     vsnprintf (msg, sizeof msg, fmt, ap);
     va_end (ap);
     snprintf (r->err, r->errlen, "%s:%zu: %s", r->file, line, msg);
+    gom_utf8_mend_end (r->err);  //  msg (a name) may be cut at its end
 }
 
 //  "YYYY-MM-DD" -> Unix ms of that day's start in Vietnam (UTC+7).

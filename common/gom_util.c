@@ -200,6 +200,21 @@ gom_utf8_prefix (const char *text, size_t max)
     return len;
 }
 
+void
+gom_utf8_mend_end (char *text)
+{
+    size_t len = strlen (text), lead = len;
+    while (lead && len - lead < 4 &&
+           ((unsigned char)text [lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (!lead)
+        return;
+    unsigned char c = (unsigned char)text [--lead];
+    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (len - lead < need)
+        text [lead] = 0;
+}
+
 bool
 gom_utf8_valid (const char *data, size_t len)
 {

@@ -57,6 +57,9 @@ char *gom_buf_take (gom_buf_t *self);
 //  The length of text's longest prefix of at most max bytes that does not
 //  end inside a UTF-8 sequence.
 size_t gom_utf8_prefix (const char *text, size_t max);
+//  Cuts an incomplete UTF-8 sequence off text's end (what snprintf leaves
+//  when it cuts a message inside a character); text is otherwise kept.
+void gom_utf8_mend_end (char *text);
 
 //  True if s is a code gom accepts for units, forms, periods and cells:
 //  1..GOM_CODE_MAX characters from [A-Za-z0-9_.:-].

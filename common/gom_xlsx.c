@@ -277,12 +277,14 @@ gom_xlsx_template (gom_form_t *form, const char *period, const char *unit,
         const char *code, *label;
         bool required;
         gom_form_text (form, i, &code, &label, &required);
-        char shown [600];
-        snprintf (shown, sizeof shown, "%s%s", label,
-                  required ? " (bắt buộc / required)" : "");
+        //  Whole, as in the CSV template: a fixed buffer cut a long
+        //  label inside a character (tests/fuzz, fuzz_form).
+        char *shown = zsys_sprintf ("%s%s", label,
+                                    required ? " (bắt buộc / required)" : "");
         worksheet_write_string (ws, w.row, 0, "#text", w.marker);
         worksheet_write_string (ws, w.row, 1, code, w.code);
         worksheet_write_string (ws, w.row, 2, shown, w.label);
+        zstr_free (&shown);
         worksheet_merge_range (ws, w.row, 3, w.row,
                                (lxw_col_t)(2 + w.n_columns), "", w.text);
         worksheet_set_row (ws, w.row, 120, NULL);

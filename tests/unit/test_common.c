@@ -30,6 +30,20 @@ test_util (void)
     CHECK (!gom_utf8_valid ("\xC0\xAF", 2));      //  overlong
     CHECK (!gom_utf8_valid ("\xED\xA0\x80", 3));  //  surrogate
     CHECK (!gom_utf8_valid ("a\0b", 3));          //  NUL
+    //  A message cut inside a character loses only that character.
+    const char *whole [] = { "", "a", "nữ", "Tổng số nữ", "€", "😀" };
+    for (size_t i = 0; i < sizeof whole / sizeof whole [0]; i++) {
+        size_t len = strlen (whole [i]);
+        for (size_t cut = 0; cut <= len; cut++) {
+            char buf [32];
+            snprintf (buf, sizeof buf, "%.*s", (int)cut, whole [i]);
+            gom_utf8_mend_end (buf);
+            CHECK (gom_utf8_valid (buf, strlen (buf)) &&
+                   strncmp (buf, whole [i], strlen (buf)) == 0 &&
+                   cut - strlen (buf) < 4);
+            CHECK (cut < len || strcmp (buf, whole [i]) == 0);
+        }
+    }
     CHECK (gom_code_valid ("DB-01.x:2"));
     CHECK (!gom_code_valid (""));
     CHECK (!gom_code_valid ("a b"));
