@@ -5,6 +5,7 @@
     are passed through unchanged. */
 #include "gom_fault.h"
 
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -20,7 +21,8 @@ typedef struct {
 
 static sqlite3_vfs *s_real_vfs;
 static sqlite3_vfs s_vfs;
-static bool s_on_write;  //  write:N (else sync:N)
+static bool s_on_write;  //  write:N or tear:N (else sync:N)
+static bool s_tear;      //  tear:N: half the write, then SIGKILL
 static long s_nth;
 static atomic_bool s_armed;
 static atomic_long s_count;
@@ -34,9 +36,9 @@ s_fails (bool on_write)
     if (n != s_nth)
         return false;
     char line [160];
-    int len = snprintf (line, sizeof line,
-                        "GOM_FAULT_IO: %s #%ld fails with an I/O error\n",
-                        on_write ? "write" : "sync", n);
+    int len = snprintf (line, sizeof line, "GOM_FAULT_IO: %s #%ld %s\n",
+                        on_write ? "write" : "sync", n,
+                        s_tear ? "is torn" : "fails with an I/O error");
     if (len > 0 && write (STDERR_FILENO, line, (size_t)len) < 0)
         len = 0;
     return true;
@@ -57,8 +59,19 @@ s_read (sqlite3_file *f, void *buf, int amt, sqlite3_int64 off)
 static int
 s_write (sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off)
 {
-    if (s_fails (true))
-        return SQLITE_IOERR_WRITE;
+    if (s_fails (true)) {
+        if (!s_tear)
+            return SQLITE_IOERR_WRITE;
+        //  A crash in the middle of a write: half of it reaches the file
+        //  (the page cache; a power cut could keep any part), then the
+        //  process dies as from kill -9.
+        REAL (f)->pMethods->xWrite (REAL (f), buf, amt / 2, off);
+        static const char line [] = "GOM_FAULT: crash point: write torn "
+                                    "in half: SIGKILL\n";
+        if (write (STDERR_FILENO, line, sizeof line - 1) < 0)
+            abort ();
+        kill (getpid (), SIGKILL);
+    }
     return REAL (f)->pMethods->xWrite (REAL (f), buf, amt, off);
 }
 static int
@@ -170,13 +183,17 @@ gom_fault_io_install (void)
     char *end = NULL;
     if (strncmp (spec, "write:", 6) == 0)
         s_on_write = true;
+    else if (strncmp (spec, "tear:", 5) == 0)
+        s_on_write = s_tear = true;
     else if (strncmp (spec, "sync:", 5) != 0) {
-        fprintf (stderr, "GOM_FAULT_IO=%s: want write:N or sync:N\n", spec);
+        fprintf (stderr, "GOM_FAULT_IO=%s: want write:N, tear:N or sync:N\n",
+                 spec);
         return -1;
     }
     s_nth = strtol (strchr (spec, ':') + 1, &end, 10);
     if (*end || s_nth < 1) {
-        fprintf (stderr, "GOM_FAULT_IO=%s: want write:N or sync:N\n", spec);
+        fprintf (stderr, "GOM_FAULT_IO=%s: want write:N, tear:N or sync:N\n",
+                 spec);
         return -1;
     }
     s_real_vfs = sqlite3_vfs_find (NULL);

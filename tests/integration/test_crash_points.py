@@ -28,7 +28,12 @@ their WALs, which the copy recovers) pass `PRAGMA integrity_check`, and
 every report an agent holds as acknowledged is at the hub with the same
 receipt. The WAL left by each kill is parsed (frames and checksums as in
 sqlite's wal.c): at least one kill must have left frames of an unfinished
-transaction behind, i.e. landed in the middle of a write.
+transaction behind, i.e. landed in the middle of a write. Random kills
+do that by chance only (small transactions are written in microseconds),
+so the first kill is certain: the hub starts with GOM_FAULT_IO=tear:N
+(common/gom_fault.h), writes half of its Nth database write (N random,
+2 to 40: its first commits) and kills itself; that kill must leave an
+unfinished transaction or a torn frame in hub.db's or keys.db's WAL.
 
 Full disk: an agent's folder on a small tmpfs. `submit` refuses once the
 disk is nearly full, naming the problem (no space) and the outbox file,
@@ -54,13 +59,14 @@ import gomtest
 from gomtest import GomTestCase, many_cells
 
 
-def start_with_fault(node, spec):
-    """Starts node's daemon with GOM_FAULT=spec (only that process)."""
-    os.environ['GOM_FAULT'] = spec
+def start_with_fault(node, spec, var='GOM_FAULT'):
+    """Starts node's daemon with GOM_FAULT=spec (or var=spec), only that
+    process."""
+    os.environ[var] = spec
     try:
         node.start()
     finally:
-        del os.environ['GOM_FAULT']
+        del os.environ[var]
 
 
 def wait_dead(case, node, timeout=30):
@@ -330,17 +336,33 @@ class MidWriteTest(GomTestCase):
                 self, a, unit, self.PER_AGENT,
                 cells=lambda i: many_cells(i, self.CELLS), prefix='W')
         total = self.AGENTS * self.PER_AGENT
-        hub.start()
+        rng = random.Random(os.environ.get('GOM_SEED'))
+        # The first kill, inside a write for certain: half of the hub's
+        # Nth database write, then SIGKILL.
+        nth = rng.randint(2, 40)
+        start_with_fault(hub, 'tear:%d' % nth, var='GOM_FAULT_IO')
         hub.wait_listening()
         for a in agents:
             a.start()
+        wait_dead(self, hub)
+        tails = [wal_tail(os.path.join(hub.dir, name + '-wal'))
+                 for name in ('hub.db', 'keys.db')]
+        self.assertTrue(any(f or t for f, t in tails),
+                        'write %d torn by GOM_FAULT_IO left no unfinished '
+                        'transaction in a WAL (frames, bytes: %s)'
+                        % (nth, tails))
+        kills = [(self._check_after_kill(hub, agents),) +
+                 max(tails, key=lambda ft: ft[0] + ft[1])]
+        sys.stderr.write('[write %d torn: WALs (frames, bytes) %s] '
+                         % (nth, tails))
+        hub.start()
+        hub.wait_listening()
 
         sys.stderr.write('[submit %.1f s] ' % (time.monotonic() - t0))
         t0 = time.monotonic()
-        rng = random.Random(os.environ.get('GOM_SEED'))
         deadline = time.monotonic() + self.KILL_PHASE_S
-        kills = []              # (stored at the kill, wal frames, torn)
-        while len(kills) < self.KILLS and time.monotonic() < deadline:
+        # kills: (stored at the kill, wal frames, torn)
+        while len(kills) < self.KILLS + 1 and time.monotonic() < deadline:
             base = hub.status()['reports']
             if base >= total:
                 break
