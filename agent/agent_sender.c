@@ -42,6 +42,10 @@ typedef struct {
     int64_t sent_ms;  //  monotonic, last send
     int64_t due_ms;   //  monotonic, when to resend
     bool timer;       //  due_ms is the resend timeout (not a NACK's wait)
+    int64_t rto_ms;   //  the timeout drawn at the last send
+    //  Order of its first and last send on this connection (0: none yet):
+    //  the hub answers one connection's messages in the order they came.
+    int64_t first_order, last_order;
 } flight_t;
 
 typedef struct {
@@ -77,6 +81,7 @@ typedef struct {
     int64_t cursor;         //  highest outbox seq loaded
     int64_t srtt, rttvar;   //  smoothed round trip (ms), 0 = none yet
     int rto_shift;          //  doublings kept since the last clean sample
+    int64_t send_order;     //  reports sent on this run (orders sends)
     flight_t *flights;
     size_t n_flights;                 //  live ones
     int64_t acked, rejected, resent;  // for the periodic log line
@@ -468,8 +473,12 @@ s_send_due (agent_t *self)
             self->resent++;
         f->attempts++;
         f->sent_ms = now;
-        f->due_ms = now + s_timeout (self, f->attempts);
+        f->rto_ms = s_timeout (self, f->attempts);
+        f->due_ms = now + f->rto_ms;
         f->timer = true;
+        f->last_order = ++self->send_order;
+        if (!f->first_order)
+            f->first_order = f->last_order;
         if (s_tx (self)) {
             sqlite3_stmt *st = gom_db_prepare (
                 self->db, "UPDATE outbox SET state='sent', "
@@ -601,8 +610,38 @@ s_on_welcome (agent_t *self, Gom__Welcome *w)
     //  Rule 6: a (re)connection resends the whole window at once; the
     //  welcome that answers a periodic status hello changes nothing.
     if (!was_welcomed)
-        for (int64_t i = 0; i < self->opt->window; i++)
-            self->flights [i].due_ms = 0, self->flights [i].timer = false;
+        for (int64_t i = 0; i < self->opt->window; i++) {
+            flight_t *f = &self->flights [i];
+            f->due_ms = 0, f->timer = false;
+            f->first_order = f->last_order = 0;  //  a new connection
+        }
+}
+
+//  The hub answered a report (f, or NULL when it is no longer in flight).
+//  Rule 6's timeout, as TCP's (RFC 6298 5.3): an answer shows that the
+//  connection and the hub are alive, so the timeout of every report still
+//  waiting starts again from now. A resend on a live connection cannot
+//  overtake the first copy; it only adds to the queue (on a slow line,
+//  sending reports twice kept the line busy with copies). What an answer
+//  does prove lost is what was sent before f on this connection and is
+//  still unanswered: the hub answers a connection's messages in order, so
+//  those (or their answers) were dropped, and they go again at once.
+static void
+s_answered (agent_t *self, const flight_t *f)
+{
+    int64_t now = gom_mono_ms ();
+    for (int64_t i = 0; i < self->opt->window; i++) {
+        flight_t *g = &self->flights [i];
+        if (!g->live || !g->timer || g == f)
+            continue;
+        if (f && f->first_order && g->last_order &&
+            g->last_order < f->first_order) {
+            g->due_ms = now;  //  answered out of order: lost
+            g->timer = false;
+        }
+        else if (g->due_ms < now + g->rto_ms)
+            g->due_ms = now + g->rto_ms;
+    }
 }
 
 typedef struct {
@@ -631,6 +670,7 @@ s_on_ack (agent_t *self, Gom__Ack *ack)
         s_rtt_sample (self, gom_mono_ms () - f->sent_ms);
         self->rto_shift = 0;
     }
+    s_answered (self, f);
     char *db_id = gom_db_meta_get (self->db, "hub_db_id");
     ack_args_t args = { ack, db_id };
     s_exec_id (self,
@@ -655,6 +695,7 @@ s_on_nack (agent_t *self, Gom__Nack *nack)
     }
     flight_t *f =
         s_flight_find (self, nack->report_id.data, nack->report_id.len);
+    s_answered (self, f);
     if (nack->kind == GOM__NACK__KIND__PERMANENT) {
         //  Rule 5 and 8: set aside with the hub's reason, never retried by
         //  itself, and the rest keep flowing.

@@ -37,12 +37,18 @@ s_parse (void)
     }
 }
 
-void
-gom_fault_point (const char *name)
+bool
+gom_fault_hit (const char *name)
 {
     if (!s_parsed)
         s_parse ();
-    if (!s_name [0] || strcmp (name, s_name) != 0 || ++s_calls != s_nth)
+    return s_name [0] && strcmp (name, s_name) == 0 && ++s_calls == s_nth;
+}
+
+void
+gom_fault_point (const char *name)
+{
+    if (!gom_fault_hit (name))
         return;
     char line [200];
     int len = snprintf (line, sizeof line,

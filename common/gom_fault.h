@@ -13,11 +13,18 @@
 #ifndef GOM_FAULT_H
 #define GOM_FAULT_H
 
+#include <stdbool.h>
+
 //  If GOM_FAULT names this point (and this is the Nth call of it), writes
 //  one line to standard error and kills the process with SIGKILL; does not
 //  return then. Otherwise returns at once. Not thread-safe: call each point
 //  from one thread only.
 void gom_fault_point (const char *name);
+
+//  As gom_fault_point, without the kill: true for the Nth call of the point
+//  GOM_FAULT names (the caller then misbehaves on purpose, e.g. drops an
+//  answer), false otherwise. The same rules; one point per process.
+bool gom_fault_hit (const char *name);
 
 /*  I/O faults, after SQLite's own method of testing: with GOM_FAULT_IO set
     to write:N or sync:N, the Nth write (or fsync) that sqlite makes once

@@ -584,7 +584,15 @@ s_reply_all (hub_t *self)
 {
     for (size_t i = 0; i < self->n_items; i++) {
         hub_item_t *it = &self->items [i];
-        if (it->msg && it->reply) {
+        if (it->msg && it->reply &&
+            it->out.body_case == GOM__ENVELOPE__BODY_ACK &&
+            gom_fault_hit ("hub-drop-ack")) {
+            //  Test only (GOM_FAULT): this ACK is lost, as when the peer's
+            //  pipe is full; the report is stored.
+            zsys_warning ("GOM_FAULT: hub-drop-ack: an ACK not sent");
+            self->dropped_replies++;
+        }
+        else if (it->msg && it->reply) {
             s_tell_dashboard (self, it);
             size_t len = 0;
             uint8_t *buf = gom_wire_encode (&it->out, &len);
