@@ -40,9 +40,12 @@
     The agents follow DESIGN.md's rules as gom-agent does: hello after
     every handshake, reports only after the welcome; a window of reports in
     flight; a resend after an adaptive timeout (smoothed round trip plus
-    four deviations, at least --resend-min-ms, doubled per attempt, with
-    jitter), after a transient NACK (at its retry_after_ms), and of the
-    whole window after a reconnection; a socket rebuilt after a ZAP
+    four deviations, at least --resend-min-ms, doubled per attempt and
+    kept doubled until a clean sample (Karn), with jitter) that every
+    answer from the hub starts again, at once for what an answer to a
+    later report proves lost (agent_sender.c, s_answered), after a
+    transient NACK (at its retry_after_ms), and of the whole window after
+    a reconnection; a socket rebuilt after a ZAP
     refusal. A report is done only when ACKed; a permanent NACK is counted
     and reported, never retried.
 
@@ -528,6 +531,8 @@ typedef struct {
     int64_t rebuild_us;  //  0: socket wanted now (when dealer is NULL)
     int64_t auth_backoff_ms;
     int64_t srtt_us, rttvar_us;
+    int rto_shift;       //  doublings kept since the last clean sample
+    int64_t send_order;  //  sends so far (orders them)
     size_t n_reports;
     uint8_t **frames;
     size_t *lens;
@@ -536,8 +541,11 @@ typedef struct {
     int64_t *submit_us;  //  when it was (meant to be) first sent
     int64_t *sent_us;    //  last send
     int64_t *due_us;     //  resend at
-    size_t next;         //  first report never sent
-    size_t *flight;      //  indices in flight
+    int64_t *rto_us;     //  the timeout drawn at the last send
+    uint8_t *timer;      //  due_us is that timeout (not a NACK's wait)
+    int64_t *first_order, *last_order;  //  on this connection; 0: none
+    size_t next;                        //  first report never sent
+    size_t *flight;                     //  indices in flight
     size_t n_flight;
     size_t done;
 } agent_t;
@@ -571,7 +579,8 @@ s_rto_us (load_t *L, agent_t *a, int attempts)
     int64_t rto = a->srtt_us ? a->srtt_us + 4 * a->rttvar_us : min;
     if (rto < min)
         rto = min;
-    for (int i = 1; i < attempts && rto < 60000000; i++)
+    int doublings = attempts - 1 > a->rto_shift ? attempts - 1 : a->rto_shift;
+    for (int i = 0; i < doublings && rto < 60000000; i++)
         rto *= 2;
     if (rto > 60000000)
         rto = 60000000;
@@ -713,6 +722,39 @@ s_finish (load_t *L, agent_t *a, size_t k, uint8_t state)
     a->frames [k] = NULL;
 }
 
+//  Report k has just been sent.
+static void
+s_sent (load_t *L, agent_t *a, size_t k, int64_t now)
+{
+    a->sent_us [k] = now;
+    a->rto_us [k] = s_rto_us (L, a, a->attempts [k]);
+    a->due_us [k] = now + a->rto_us [k];
+    a->timer [k] = 1;
+    a->last_order [k] = ++a->send_order;
+    if (!a->first_order [k])
+        a->first_order [k] = a->last_order [k];
+}
+
+//  The hub answered report k (SIZE_MAX: not one in flight): as gom-agent's
+//  s_answered, every waiting timeout starts again, and what was sent before
+//  k on this connection and is unanswered goes again at once.
+static void
+s_answered (agent_t *a, size_t k, int64_t now)
+{
+    int64_t first = k != SIZE_MAX ? a->first_order [k] : 0;
+    for (size_t i = 0; i < a->n_flight; i++) {
+        size_t j = a->flight [i];
+        if (j == k || !a->timer [j])
+            continue;
+        if (first && a->last_order [j] && a->last_order [j] < first) {
+            a->due_us [j] = now;
+            a->timer [j] = 0;
+        }
+        else if (a->due_us [j] < now + a->rto_us [j])
+            a->due_us [j] = now + a->rto_us [j];
+    }
+}
+
 //  Sends what is due: resends first, then new reports while the window has
 //  room (and, with a rate, their time has come).
 static bool
@@ -731,9 +773,10 @@ s_send_due (load_t *L, agent_t *a, int64_t now)
         sent = true;
         L->resent++;
         L->sent++;
+        if (a->timer [k] && a->attempts [k] > a->rto_shift)
+            a->rto_shift = a->attempts [k];  //  its timeout expired
         a->attempts [k]++;
-        a->sent_us [k] = now;
-        a->due_us [k] = now + s_rto_us (L, a, a->attempts [k]);
+        s_sent (L, a, k, now);
     }
     while (a->n_flight < (size_t)L->o->window && a->next < a->n_reports) {
         size_t k = a->next;
@@ -747,8 +790,7 @@ s_send_due (load_t *L, agent_t *a, int64_t now)
             a->submit_us [k] = now;
         a->state [k] = ST_FLIGHT;
         a->attempts [k] = 1;
-        a->sent_us [k] = now;
-        a->due_us [k] = now + s_rto_us (L, a, 1);
+        s_sent (L, a, k, now);
         a->flight [a->n_flight++] = k;
         a->next++;
     }
@@ -769,8 +811,11 @@ s_on_message (load_t *L, agent_t *a, const uint8_t *data, size_t size)
     if (env->body_case == GOM__ENVELOPE__BODY_WELCOME) {
         if (!a->welcomed) {
             //  Rule 6: after a (re)connection, the whole window again.
-            for (size_t i = 0; i < a->n_flight; i++)
-                a->due_us [a->flight [i]] = 0;
+            for (size_t i = 0; i < a->n_flight; i++) {
+                size_t k = a->flight [i];
+                a->due_us [k] = 0, a->timer [k] = 0;
+                a->first_order [k] = a->last_order [k] = 0;
+            }
         }
         a->welcomed = true;
         if (!a->ever_welcomed) {
@@ -797,11 +842,16 @@ s_on_message (load_t *L, agent_t *a, const uint8_t *data, size_t size)
                 snprintf (L->first_nack, sizeof L->first_nack, "%s: %s",
                           env->nack->code, env->nack->reason);
         }
-        else if (a->state [k] != ST_FLIGHT)
+        else if (a->state [k] != ST_FLIGHT) {
             L->late_acks++;
+            s_answered (a, SIZE_MAX, now);
+        }
         else if (env->body_case == GOM__ENVELOPE__BODY_ACK) {
-            if (a->attempts [k] == 1)
+            s_answered (a, k, now);
+            if (a->attempts [k] == 1) {
                 s_rtt_sample (a, now - a->sent_us [k]);
+                a->rto_shift = 0;
+            }
             L->lat_us [L->n_lat++] = now - a->submit_us [k];
             L->acked++;
             if (env->ack->duplicate)
@@ -810,6 +860,7 @@ s_on_message (load_t *L, agent_t *a, const uint8_t *data, size_t size)
             s_finish (L, a, k, ST_ACKED);
         }
         else if (env->nack->kind == GOM__NACK__KIND__PERMANENT) {
+            s_answered (a, k, now);
             L->nacked++;
             if (!*L->first_nack)
                 snprintf (L->first_nack, sizeof L->first_nack, "%s: %s",
@@ -817,11 +868,13 @@ s_on_message (load_t *L, agent_t *a, const uint8_t *data, size_t size)
             s_finish (L, a, k, ST_NACKED);
         }
         else {
+            s_answered (a, k, now);
             L->transient++;
             int64_t wait = s_rto_us (L, a, a->attempts [k] + 1);
             if ((int64_t)env->nack->retry_after_ms * 1000 > wait)
                 wait = (int64_t)env->nack->retry_after_ms * 1000;
             a->due_us [k] = now + wait;
+            a->timer [k] = 0;
         }
     }
     gom_wire_msg_destroy (&w);
@@ -1068,6 +1121,10 @@ s_run (opts_t *o)
         a->submit_us = calloc (n, sizeof (int64_t));
         a->sent_us = calloc (n, sizeof (int64_t));
         a->due_us = calloc (n, sizeof (int64_t));
+        a->rto_us = calloc (n, sizeof (int64_t));
+        a->timer = calloc (n, 1);
+        a->first_order = calloc (n, sizeof (int64_t));
+        a->last_order = calloc (n, sizeof (int64_t));
         a->flight = calloc ((size_t)o->window + 1, sizeof (size_t));
         for (size_t k = 0; k < n; k++) {
             //  Each unit once, then each again as the next revision.
@@ -1272,6 +1329,10 @@ s_run (opts_t *o)
         free (a->submit_us);
         free (a->sent_us);
         free (a->due_us);
+        free (a->rto_us);
+        free (a->timer);
+        free (a->first_order);
+        free (a->last_order);
         free (a->flight);
         gom_strv_free (&a->units);
     }
