@@ -153,7 +153,7 @@ agent_options_load (gom_config_t *cfg, agent_options_t *o, char *err,
     o->spool_dir = gom_config_file (cfg, "spool", "spool");
     o->forms_dir = gom_config_file (cfg, "forms", "forms");
     o->relay_from = gom_config_file (cfg, "relay_from", NULL);
-    if (gom_config_int (cfg, "window", 64, 1, 1024, &o->window, err, errlen) ||
+    if (gom_config_int (cfg, "window", 128, 1, 1024, &o->window, err, errlen) ||
         gom_config_int (cfg, "resend_min_ms", 2000, 10, 3600000,
                         &o->resend_min_ms, err, errlen) ||
         gom_config_int (cfg, "resend_max_ms", 60000, 10, 86400000,
