@@ -79,8 +79,7 @@ typedef struct {
     int watch_spool;
     int64_t hub_max_bytes;  //  from welcome
     int64_t cursor;         //  highest outbox seq loaded
-    int64_t srtt, rttvar;   //  smoothed round trip (ms), 0 = none yet
-    int rto_shift;          //  doublings kept since the last clean sample
+    gom_rtt_t rtt;          //  round trip (ms) and Karn's doublings
     int64_t send_order;     //  reports sent on this run (orders sends)
     flight_t *flights;
     size_t n_flights;                 //  live ones
@@ -336,45 +335,12 @@ s_flights_clear (agent_t *self)
     self->cursor = 0;
 }
 
-//  Resend timeout for a report sent `attempts` times: the smoothed round
-//  trip plus four deviations (Jacobson), clamped, doubled per attempt, plus
-//  up to a quarter of jitter so that many agents do not resend in step.
+//  Resend timeout for a report sent `attempts` times (gom_rtt_timeout).
 static int64_t
 s_timeout (agent_t *self, int attempts)
 {
-    int64_t rto =
-        self->srtt ? self->srtt + 4 * self->rttvar : self->opt->resend_min_ms;
-    if (rto < self->opt->resend_min_ms)
-        rto = self->opt->resend_min_ms;
-    //  Karn: a timeout's doubling stays for new reports too until an
-    //  unambiguous sample comes; otherwise, with the round trip above the
-    //  floor and no sample yet, every report would be sent twice, for ever
-    //  (each ack answers a resent report, so none gives a sample).
-    int doublings =
-        attempts - 1 > self->rto_shift ? attempts - 1 : self->rto_shift;
-    for (int i = 0; i < doublings && rto < self->opt->resend_max_ms; i++)
-        rto *= 2;
-    if (rto > self->opt->resend_max_ms)
-        rto = self->opt->resend_max_ms;
-    uint32_t r = 0;
-    gom_random ((uint8_t *)&r, sizeof r);
-    return rto + (int64_t)(r % (uint32_t)(rto / 4 + 1));
-}
-
-static void
-s_rtt_sample (agent_t *self, int64_t sample)
-{
-    if (sample < 1)
-        sample = 1;
-    if (!self->srtt) {
-        self->srtt = sample;
-        self->rttvar = sample / 2;
-    }
-    else {
-        int64_t diff = self->srtt - sample;
-        self->rttvar = (3 * self->rttvar + (diff < 0 ? -diff : diff)) / 4;
-        self->srtt = (7 * self->srtt + sample) / 8;
-    }
+    return gom_rtt_timeout (&self->rtt, attempts, self->opt->resend_min_ms,
+                            self->opt->resend_max_ms);
 }
 
 static void
@@ -450,8 +416,8 @@ s_send_due (agent_t *self)
         flight_t *f = &self->flights [i];
         if (!f->live || f->due_ms > now)
             continue;
-        if (f->attempts > 0 && f->timer && f->attempts > self->rto_shift)
-            self->rto_shift = f->attempts;  //  its timeout expired
+        if (f->attempts > 0 && f->timer && f->attempts > self->rtt.shift)
+            self->rtt.shift = f->attempts;  //  its timeout expired
         if (self->hub_max_bytes && (int64_t)f->len > self->hub_max_bytes) {
             char reason [200];
             snprintf (reason, sizeof reason,
@@ -591,8 +557,8 @@ s_on_welcome (agent_t *self, Gom__Welcome *w)
     //  The first round trip estimate: hello to welcome, when the hello went
     //  once (Karn), so that the first window of reports on a slow line is
     //  not resent at the floor before any report could give one.
-    if (!self->welcomed && self->hellos == 1 && !self->srtt)
-        s_rtt_sample (self, gom_mono_ms () - self->hello_sent_ms);
+    if (!self->welcomed && self->hellos == 1 && !self->rtt.srtt)
+        gom_rtt_sample (&self->rtt, gom_mono_ms () - self->hello_sent_ms);
     if (!self->welcomed) {
         char units [256] = "";
         for (size_t i = 0; i < w->n_units; i++)
@@ -667,8 +633,8 @@ s_on_ack (agent_t *self, Gom__Ack *ack)
     gom_fault_point ("agent-before-ack-record");  //  decoded, not recorded
     flight_t *f = s_flight_find (self, ack->report_id.data, ack->report_id.len);
     if (f && f->attempts == 1) {  //  Karn: only unambiguous samples
-        s_rtt_sample (self, gom_mono_ms () - f->sent_ms);
-        self->rto_shift = 0;
+        gom_rtt_sample (&self->rtt, gom_mono_ms () - f->sent_ms);
+        self->rtt.shift = 0;
     }
     s_answered (self, f);
     char *db_id = gom_db_meta_get (self->db, "hub_db_id");

@@ -46,16 +46,23 @@ gom_fault_hit (const char *name)
 }
 
 void
-gom_fault_point (const char *name)
+gom_fault_die (const char *what)
 {
-    if (!gom_fault_hit (name))
-        return;
     char line [200];
     int len = snprintf (line, sizeof line,
-                        "GOM_FAULT: crash point %s (call %ld): SIGKILL\n", name,
-                        s_calls);
+                        "GOM_FAULT: crash point %s: SIGKILL\n", what);
     if (len > 0 && write (STDERR_FILENO, line, (size_t)len) < 0)
         len = 0;  //  nothing to do: we die either way
     raise (SIGKILL);
     _exit (137);  //  not reached
+}
+
+void
+gom_fault_point (const char *name)
+{
+    if (!gom_fault_hit (name))
+        return;
+    char what [160];
+    snprintf (what, sizeof what, "%s (call %ld)", name, s_calls);
+    gom_fault_die (what);
 }

@@ -26,6 +26,11 @@ void gom_fault_point (const char *name);
 //  answer), false otherwise. The same rules; one point per process.
 bool gom_fault_hit (const char *name);
 
+//  Writes "GOM_FAULT: crash point WHAT: SIGKILL" to standard error (with
+//  write(2): nothing buffered dies with it) and kills the process with
+//  SIGKILL. Does not return.
+_Noreturn void gom_fault_die (const char *what);
+
 /*  I/O faults, after SQLite's own method of testing: with GOM_FAULT_IO set
     to write:N or sync:N, the Nth write (or fsync) that sqlite makes once
     the process has called gom_fault_io_arm fails with an I/O error, once;

@@ -5,7 +5,6 @@
     are passed through unchanged. */
 #include "gom_fault.h"
 
-#include <signal.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -66,11 +65,7 @@ s_write (sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off)
         //  (the page cache; a power cut could keep any part), then the
         //  process dies as from kill -9.
         REAL (f)->pMethods->xWrite (REAL (f), buf, amt / 2, off);
-        static const char line [] = "GOM_FAULT: crash point: write torn "
-                                    "in half: SIGKILL\n";
-        if (write (STDERR_FILENO, line, sizeof line - 1) < 0)
-            abort ();
-        kill (getpid (), SIGKILL);
+        gom_fault_die ("write torn in half");
     }
     return REAL (f)->pMethods->xWrite (REAL (f), buf, amt, off);
 }

@@ -201,6 +201,42 @@ gom_utf8_prefix (const char *text, size_t max)
 }
 
 void
+gom_rtt_sample (gom_rtt_t *self, int64_t sample)
+{
+    if (sample < 1)
+        sample = 1;
+    if (!self->srtt) {
+        self->srtt = sample;
+        self->rttvar = sample / 2;
+    }
+    else {
+        int64_t diff = self->srtt - sample;
+        self->rttvar = (3 * self->rttvar + (diff < 0 ? -diff : diff)) / 4;
+        self->srtt = (7 * self->srtt + sample) / 8;
+    }
+}
+
+int64_t
+gom_rtt_timeout (const gom_rtt_t *self, int attempts, int64_t min, int64_t max)
+{
+    int64_t rto = self->srtt ? self->srtt + 4 * self->rttvar : min;
+    if (rto < min)
+        rto = min;
+    //  Karn: a timeout's doubling stays for new messages too until an
+    //  unambiguous sample comes; otherwise, with the round trip above the
+    //  floor and no sample yet, every message would be sent twice, for
+    //  ever (each answer is to a resent one, so none gives a sample).
+    int doublings = attempts - 1 > self->shift ? attempts - 1 : self->shift;
+    for (int i = 0; i < doublings && rto < max; i++)
+        rto *= 2;
+    if (rto > max)
+        rto = max;
+    uint32_t r = 0;
+    gom_random ((uint8_t *)&r, sizeof r);
+    return rto + (int64_t)(r % (uint32_t)(rto / 4 + 1));
+}
+
+void
 gom_utf8_mend_end (char *text)
 {
     size_t len = strlen (text), lead = len;

@@ -54,6 +54,22 @@ void gom_buf_add (gom_buf_t *self, const char *data, size_t n);
 //  The text (never NULL; the caller frees it); self is left empty.
 char *gom_buf_take (gom_buf_t *self);
 
+//  A round-trip estimator and resend timeout, as TCP's (RFC 6298), in
+//  whatever unit the caller's samples are (ms for gom-agent, us for the
+//  load generator). Start it as { 0 }.
+typedef struct {
+    int64_t srtt, rttvar;  //  smoothed round trip and deviation; 0: none yet
+    int shift;             //  Karn: doublings kept since the last clean sample
+} gom_rtt_t;
+//  Takes a round-trip sample (Jacobson's smoothing).
+void gom_rtt_sample (gom_rtt_t *self, int64_t sample);
+//  The timeout for a message sent `attempts` times: srtt + 4 rttvar (min
+//  before any sample), at least min, doubled per attempt beyond the first
+//  or by shift if more, at most max, plus up to a quarter of jitter so that
+//  many senders do not resend in step.
+int64_t gom_rtt_timeout (const gom_rtt_t *self, int attempts, int64_t min,
+                         int64_t max);
+
 //  The length of text's longest prefix of at most max bytes that does not
 //  end inside a UTF-8 sequence.
 size_t gom_utf8_prefix (const char *text, size_t max);

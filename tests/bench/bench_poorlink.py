@@ -264,6 +264,17 @@ def tc_drops(lab):
 
 # ------------------------------------------------------------------- gom
 
+def log_line(system, profile, lab, sampler):
+    """What the line and the sender's socket did in a run, on stderr."""
+    say('%s %s: %s', system, profile, sampler.summary())
+    say('%s %s: agents ns TCP: %s', system, profile,
+        nstat_line(nstat(lab, lab.agents_ns)))
+    say('%s %s: hub ns TCP: %s', system, profile,
+        nstat_line(nstat(lab, lab.hub_ns)))
+    say('%s %s: tbf drops %s', system, profile, tc_drops(lab))
+    log_relay(lab)
+
+
 def forms_cache(agent_dir):
     """The seed forms in the agent's cache, as the hub would have sent them
     (CODE.vVERSION.json): no form offer crosses the line during the run."""
@@ -355,13 +366,7 @@ def run_gom(args, profile, files, work, deadline_s):
             'resends %d, hub duplicates %d, nacks %d', profile, drain,
             out['bytes']['to_hub'], out['bytes']['to_agents'], resent,
             out['duplicates'], out['nacks'])
-        say('gom %s: %s', profile, sampler.summary())
-        say('gom %s: agents ns TCP: %s', profile,
-            nstat_line(nstat(lab, lab.agents_ns)))
-        say('gom %s: hub ns TCP: %s', profile,
-            nstat_line(nstat(lab, lab.hub_ns)))
-        say('gom %s: tbf drops %s', profile, tc_drops(lab))
-        log_relay(lab)
+        log_line('gom', profile, lab, sampler)
         return out
     finally:
         if sampler:
@@ -448,13 +453,7 @@ def run_mqtt(args, profile, n, work, deadline_s):
         say('mqtt %s: drain %.1f s (process start to exit; connected to '
             'last PUBACK %.1f s); bytes to hub %d, to agents %d', profile,
             wall, inner, res['bytes']['to_hub'], res['bytes']['to_agents'])
-        say('mqtt %s: %s', profile, sampler.summary())
-        say('mqtt %s: agents ns TCP: %s', profile,
-            nstat_line(nstat(lab, lab.agents_ns)))
-        say('mqtt %s: hub ns TCP: %s', profile,
-            nstat_line(nstat(lab, lab.hub_ns)))
-        say('mqtt %s: tbf drops %s', profile, tc_drops(lab))
-        log_relay(lab)
+        log_line('mqtt', profile, lab, sampler)
         return res
     finally:
         if sampler:

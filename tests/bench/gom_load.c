@@ -530,8 +530,7 @@ typedef struct {
     int64_t hello_ivl_us;
     int64_t rebuild_us;  //  0: socket wanted now (when dealer is NULL)
     int64_t auth_backoff_ms;
-    int64_t srtt_us, rttvar_us;
-    int rto_shift;       //  doublings kept since the last clean sample
+    gom_rtt_t rtt;       //  round trip (us) and Karn's doublings
     int64_t send_order;  //  sends so far (orders them)
     size_t n_reports;
     uint8_t **frames;
@@ -572,37 +571,12 @@ typedef struct {
     char first_nack [300];
 } load_t;
 
+//  The resend timeout (us), as gom-agent's (gom_rtt_timeout), at most 60 s.
 static int64_t
 s_rto_us (load_t *L, agent_t *a, int attempts)
 {
-    int64_t min = L->o->resend_min_ms * 1000;
-    int64_t rto = a->srtt_us ? a->srtt_us + 4 * a->rttvar_us : min;
-    if (rto < min)
-        rto = min;
-    int doublings = attempts - 1 > a->rto_shift ? attempts - 1 : a->rto_shift;
-    for (int i = 0; i < doublings && rto < 60000000; i++)
-        rto *= 2;
-    if (rto > 60000000)
-        rto = 60000000;
-    uint32_t r = 0;
-    gom_random ((uint8_t *)&r, sizeof r);
-    return rto + (int64_t)(r % (uint32_t)(rto / 4 + 1));
-}
-
-static void
-s_rtt_sample (agent_t *a, int64_t us)
-{
-    if (us < 1)
-        us = 1;
-    if (!a->srtt_us) {
-        a->srtt_us = us;
-        a->rttvar_us = us / 2;
-    }
-    else {
-        int64_t diff = a->srtt_us - us;
-        a->rttvar_us = (3 * a->rttvar_us + (diff < 0 ? -diff : diff)) / 4;
-        a->srtt_us = (7 * a->srtt_us + us) / 8;
-    }
+    return gom_rtt_timeout (&a->rtt, attempts, L->o->resend_min_ms * 1000,
+                            60000000);
 }
 
 //  One epoll set over every socket's ZMQ_FD: zmq_poll over thousands of
@@ -773,8 +747,8 @@ s_send_due (load_t *L, agent_t *a, int64_t now)
         sent = true;
         L->resent++;
         L->sent++;
-        if (a->timer [k] && a->attempts [k] > a->rto_shift)
-            a->rto_shift = a->attempts [k];  //  its timeout expired
+        if (a->timer [k] && a->attempts [k] > a->rtt.shift)
+            a->rtt.shift = a->attempts [k];  //  its timeout expired
         a->attempts [k]++;
         s_sent (L, a, k, now);
     }
@@ -849,8 +823,8 @@ s_on_message (load_t *L, agent_t *a, const uint8_t *data, size_t size)
         else if (env->body_case == GOM__ENVELOPE__BODY_ACK) {
             s_answered (a, k, now);
             if (a->attempts [k] == 1) {
-                s_rtt_sample (a, now - a->sent_us [k]);
-                a->rto_shift = 0;
+                gom_rtt_sample (&a->rtt, now - a->sent_us [k]);
+                a->rtt.shift = 0;
             }
             L->lat_us [L->n_lat++] = now - a->submit_us [k];
             L->acked++;

@@ -113,6 +113,16 @@ def _log_paths(logs):
     return out
 
 
+def start_with_fault(node, spec, var='GOM_FAULT'):
+    """Starts node's daemon with GOM_FAULT=spec (or var=spec, e.g.
+    GOM_FAULT_IO; common/gom_fault.h), only that process."""
+    os.environ[var] = spec
+    try:
+        node.start()
+    finally:
+        del os.environ[var]
+
+
 def wait_for(predicate, timeout, what, logs=(), interval=POLL):
     """Polls predicate until it returns something truthy, and returns that.
 

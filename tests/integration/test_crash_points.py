@@ -56,17 +56,7 @@ import sys
 import time
 
 import gomtest
-from gomtest import GomTestCase, many_cells
-
-
-def start_with_fault(node, spec, var='GOM_FAULT'):
-    """Starts node's daemon with GOM_FAULT=spec (or var=spec), only that
-    process."""
-    os.environ[var] = spec
-    try:
-        node.start()
-    finally:
-        del os.environ[var]
+from gomtest import GomTestCase, many_cells, start_with_fault
 
 
 def wait_dead(case, node, timeout=30):
@@ -351,8 +341,8 @@ class MidWriteTest(GomTestCase):
                         'write %d torn by GOM_FAULT_IO left no unfinished '
                         'transaction in a WAL (frames, bytes: %s)'
                         % (nth, tails))
-        kills = [(self._check_after_kill(hub, agents),) +
-                 max(tails, key=lambda ft: ft[0] + ft[1])]
+        frames, torn = max(tails, key=sum)
+        kills = [(self._check_after_kill(hub, agents), frames, torn)]
         sys.stderr.write('[write %d torn: WALs (frames, bytes) %s] '
                          % (nth, tails))
         hub.start()

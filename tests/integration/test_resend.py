@@ -15,8 +15,6 @@ sent twice, the hub answered it `duplicate` with the receipt it had
 given, and each report is stored once.
 """
 
-import os
-
 import gomtest
 from gomtest import GomTestCase
 
@@ -35,11 +33,7 @@ class LostAnswerTest(GomTestCase):
         ids = set(agent.submit_ok(*files).values())
         self.assertEqual(len(ids), self.N)
 
-        os.environ['GOM_FAULT'] = 'hub-drop-ack:3'
-        try:
-            hub.start()
-        finally:
-            del os.environ['GOM_FAULT']
+        gomtest.start_with_fault(hub, 'hub-drop-ack:3')
         hub.wait_listening()
         agent.start()
 

@@ -11,7 +11,6 @@ agent holds an acknowledgement for, each exactly once. The loop ends at
 the first N the round does not reach (the fault never fired), which proves
 every write (fsync) of a round was made to fail once.
 """
-import os
 import sqlite3
 import time
 
@@ -62,11 +61,8 @@ class StoreFaults(gomtest.GomTestCase):
                                  form='F%d' % k) for k in range(3)]
             agent.submit_ok(*files)
             sent += 3
-            os.environ['GOM_FAULT_IO'] = '%s:%d' % (kind, n)
-            try:
-                hub.start()
-            finally:
-                del os.environ['GOM_FAULT_IO']
+            gomtest.start_with_fault(hub, '%s:%d' % (kind, n),
+                                     var='GOM_FAULT_IO')
             hub.wait_listening()
             self.wait_all_acked(agent, sent, timeout=60)
             hit = hub.log_count('GOM_FAULT_IO: %s #%d fails' % (kind, n))
