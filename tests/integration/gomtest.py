@@ -675,6 +675,15 @@ class GomTestCase(unittest.TestCase):
 
     # -- common observations
 
+    def wait_forms_cached(self, agent, n, timeout=30):
+        """Waits until the agent has cached n forms from the hub (it
+        checks a submitted report against its cache: a form not yet
+        there is refused)."""
+        d = os.path.join(agent.dir, 'forms')
+        self.wait_for(lambda: os.path.isdir(d) and len(
+            [x for x in os.listdir(d) if x.endswith('.json')]) >= n, timeout,
+            '%s caches the %d forms' % (agent.name, n))
+
     def wait_all_acked(self, agent, n, timeout=60):
         """Waits until the agent's list has n reports, all acked."""
         def done():

@@ -52,11 +52,7 @@ class CsvFixtures(gomtest.GomTestCase):
         hub.wait_listening()
         a = self.new_agent(hub, UNITS, name='a')
         a.start()
-        cache = os.path.join(a.dir, 'forms')
-        self.wait_for(lambda: os.path.isdir(cache) and len(
-            [x for x in os.listdir(cache) if x.endswith('.json')]) >= n_forms,
-            30,
-                      'agent caches the forms')
+        self.wait_forms_cached(a, n_forms)
 
         files = os.path.join(self.tmp, 'files')
         os.makedirs(files)

@@ -57,11 +57,9 @@ class Forms(FormsMixin, gomtest.GomTestCase):
         # Agent A receives the forms when it connects.
         a = self.new_agent(hub, ['18073', '18099'], name='a')
         a.start()
-        cached = os.path.join(a.dir, 'forms', 'HT-VSTBPN-6T.v1.json')
-        self.wait_for(lambda: os.path.exists(cached), 20,
-                      'agent a caches the forms')
-        self.wait_for(lambda: len(os.listdir(os.path.join(a.dir, 'forms')))
-                      == len(FORMS), 20, 'agent a caches every form')
+        self.wait_forms_cached(a, len(FORMS), timeout=20)
+        self.assertEqual(len(os.listdir(os.path.join(a.dir, 'forms'))),
+                         len(FORMS), 'agent a caches every form, no more')
 
         # Offline check at submit: women > total, a required text missing.
         bad = self.sample('18073', cells={'CB1.nu': 16},

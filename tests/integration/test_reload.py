@@ -52,6 +52,9 @@ class Reload(gomtest.GomTestCase):
         agent = self.new_agent(hub, ['18073'])
         agent.set('hello_ivl_ms', 500)
         agent.start()
+        # submit checks against the forms the hub has sent: all of them
+        # first (they come one by one after the welcome).
+        self.wait_forms_cached(agent, len(gomtest.SEED_FORMS))
         agent.submit_ok(os.path.join(SAMPLES, '18073-%s.json' % PERIOD))
         self.wait_all_acked(agent, 1)
         first = json.loads(self.arrivals().stdout)
@@ -100,8 +103,10 @@ class Reload(gomtest.GomTestCase):
         path = os.path.join(self.tmp, 'new-unit.json')
         with open(path, 'w', encoding='utf-8') as f:
             json.dump(doc, f, ensure_ascii=False)
-        newcomer.start()
+        # Queued before the agent starts: with no form cached yet, submit
+        # leaves the checks to the hub (a cache half filled would refuse).
         newcomer.submit_ok(path)
+        newcomer.start()
         self.wait_all_acked(newcomer, 1)
         arrivals = json.loads(self.arrivals().stdout)
         self.assertEqual(arrivals['expected'], 4)

@@ -267,12 +267,6 @@ class SeedFormsBase(gomtest.GomTestCase):
         hub.wait_listening()
         return hub
 
-    def wait_forms_cached(self, agent, n, timeout=30):
-        d = os.path.join(agent.dir, 'forms')
-        self.wait_for(lambda: os.path.isdir(d) and len(
-            [x for x in os.listdir(d) if x.endswith('.json')]) >= n, timeout,
-            '%s caches the %d forms' % (agent.name, n))
-
     def totals(self, hub, form, period, unit=None):
         args = ['totals', '--form', form, '--period', period]
         if unit:
