@@ -11,7 +11,15 @@
     Delivery shape (DESIGN.md rules 3, 4; PITFALLS.md 1, 6): ROUTER_MANDATORY
     with SNDTIMEO 0, so an ACK to a vanished or slow agent is dropped at once
     instead of freezing the loop; the agent resends and gets the same
-    receipt. */
+    receipt.
+
+    Threads: this loop owns the sockets (receives, decodes, checks limits,
+    answers); one writer thread (s_writer) owns the database connection and
+    the catalog while it stores a batch, so that the next batch is received
+    and the last one answered while one is being stored and committed. A
+    batch goes to the writer and comes back through an inproc pipe, which
+    orders every access: this loop uses store and catalog only while no
+    batch is out. ZAP reads keys.db through its own connection. */
 #include "hub_server.h"
 #include "gom_db.h"
 #include "gom_fault.h"
@@ -72,6 +80,19 @@ typedef struct {
     hub_result_t result;  //  report: what the store decided
 } hub_item_t;
 
+//  Messages stored in one transaction. While the writer thread stores one
+//  batch, the loop receives the next and sends the answers of the last.
+typedef struct {
+    hub_item_t *items;
+    size_t n_items;
+    size_t bytes;     //  raw bytes of its messages
+    bool stored;      //  the writer committed it
+    bool no_store;    //  there was no database: reports refused, transiently
+    int64_t took_us;  //  the writer's time on it
+    char db_id [65];  //  of the database it went to (for welcomes)
+    bool store_down;  //  and after it the writer has no database
+} hub_batch_t;
+
 typedef struct {
     gom_config_t *cfg;
     hub_options_t opt;
@@ -87,11 +108,17 @@ typedef struct {
     int64_t buckets_swept_ms;  //  when full buckets were last dropped
     hub_http_t *http;          //  the dashboard (NULL: off)
     int sigfd;
-    hub_item_t *items;  //  the batch in hand
-    size_t n_items;
-    size_t batch_bytes;  //  raw bytes of the batch in hand
-    int64_t reopen_ms;   //  when to try the database again
-    char *bound;         //  the endpoint bound, as libzmq names it
+    //  The writer thread (s_writer) uses store and catalog while a batch is
+    //  out (out != NULL); this thread uses them only while none is.
+    zactor_t *writer;
+    hub_batch_t pair [2];    //  one in hand, one at the writer or free
+    hub_batch_t *fill;       //  the batch in hand
+    hub_batch_t *out;        //  the batch at the writer, or NULL
+    hub_batch_t idle;        //  an empty batch: the writer's idle work
+    hub_store_t *zap_store;  //  its own connection, for ZAP's key lookups
+    bool store_down;    //  the writer had no database when it last answered
+    int64_t reopen_ms;  //  when to try the database again
+    char *bound;        //  the endpoint bound, as libzmq names it
     //  The memory guard (s_memory_guard)
     int64_t memory_check_ms;  //  when to look next
     int64_t memory_cut_ms;    //  when it last closed the connections
@@ -134,13 +161,13 @@ s_zap_handle (hub_t *self)
             text = "bad ZAP request";
         else {
             zmq_z85_encode (key, zframe_data (cred), 32);
-            if (!self->store) {
+            if (!self->zap_store || self->store_down) {
                 //  No database: say "try later" (300 makes the client retry
                 //  after the handshake interval, where 400 would stop it).
                 status = "300";
                 text = "hub database unavailable";
             }
-            else if (hub_store_key_admitted (self->store, key)) {
+            else if (hub_store_key_admitted (self->zap_store, key)) {
                 //  libzmq accepts every TCP connection; refusing the
                 //  handshake is where the hub can bound them. 400, not
                 //  300: libzmq answers 300 with silence and holds the
@@ -303,8 +330,9 @@ s_receive (hub_t *self)
     zmsg_t *msg = zmsg_recv (self->router);
     if (!msg)
         return false;
-    self->batch_bytes += zmsg_content_size (msg);
-    hub_item_t *it = &self->items [self->n_items];
+    hub_batch_t *b = self->fill;
+    b->bytes += zmsg_content_size (msg);
+    hub_item_t *it = &b->items [b->n_items];
     memset (it, 0, sizeof *it);
     gom__envelope__init (&it->out);
     it->msg = msg;
@@ -324,7 +352,7 @@ s_receive (hub_t *self)
     snprintf (it->key, sizeof it->key, "%s", user);
     char fp [16];
     s_fingerprint (it->key, fp);
-    self->n_items++;
+    b->n_items++;
     if (zmsg_size (msg) != 2 || zframe_size (payload) == 0) {
         if (zmsg_size (msg) != 2)
             zsys_warning ("router: %zu-frame message from %s: gom speaks "
@@ -375,20 +403,38 @@ s_store_open (hub_t *self, char *err, size_t errlen)
     return store;
 }
 
+//  The writer thread's work on one batch: every message's database work in
+//  one transaction, committed (fsync'd) before any of it is answered; then
+//  a checkpoint if one is due. An empty batch is the loop saying it is idle:
+//  checkpoint, or try the database again.
 static void
-s_store_batch (hub_t *self)
+s_write_batch (hub_t *self, hub_batch_t *b)
 {
-    int64_t now = gom_now_ms ();
-    bool any = false;
-    for (size_t i = 0; i < self->n_items; i++)
-        if (self->items [i].msg)
-            any = true;
-    if (!any)
+    b->stored = b->no_store = false;
+    b->took_us = 0;
+    if (!self->store && gom_mono_ms () >= self->reopen_ms) {
+        char err [512];
+        self->store = s_store_open (self, err, sizeof err);
+        if (self->store)
+            zsys_info ("store: database reopened");
+        else {
+            zsys_error ("store: %s; trying again in 1 s", err);
+            self->reopen_ms = gom_mono_ms () + 1000;
+        }
+    }
+    if (!self->store) {
+        b->no_store = true;
         return;
+    }
+    if (b->n_items == 0) {
+        hub_store_checkpoint (self->store, true);
+        return;
+    }
+    int64_t now = gom_now_ms ();
     int64_t started = gom_mono_us ();
     bool ok = hub_store_begin (self->store) == 0;
-    for (size_t i = 0; ok && i < self->n_items; i++) {
-        hub_item_t *it = &self->items [i];
+    for (size_t i = 0; ok && i < b->n_items; i++) {
+        hub_item_t *it = &b->items [i];
         if (it->msg && it->reply)
             hub_store_count_nack (self->store);  //  refused on arrival
         if (!it->msg || it->reply)
@@ -407,29 +453,72 @@ s_store_batch (hub_t *self)
     }
     if (ok && hub_store_commit (self->store) != 0)
         ok = false;
-    if (ok)
-        hub_http_commit (self->http, gom_mono_us () - started);
+    b->took_us = gom_mono_us () - started;
+    b->stored = ok;
+    //  A copy: the store may be reopened while this batch is answered.
+    snprintf (b->db_id, sizeof b->db_id, "%s", hub_store_db_id (self->store));
     if (!ok) {
         //  Nothing of this batch may be acknowledged. Reopen the store: after
         //  an I/O error the connection can be left in an error state.
         zsys_error ("store: batch of %zu not stored; reopening the database",
-                    self->n_items);
+                    b->n_items);
         hub_store_destroy (&self->store);
         char err [512];
         self->store = s_store_open (self, err, sizeof err);
         if (!self->store)
             zsys_error ("store: %s", err);
     }
-    for (size_t i = 0; i < self->n_items; i++) {
-        hub_item_t *it = &self->items [i];
+    if (self->store)
+        hub_store_checkpoint (self->store, false);
+}
+
+//  The writer thread: takes a batch from the loop, stores it, gives it back.
+static void
+s_writer (zsock_t *pipe, void *arg)
+{
+    hub_t *self = arg;
+    zsock_signal (pipe, 0);
+    while (true) {
+        zmsg_t *msg = zmsg_recv (pipe);
+        zframe_t *frame = msg ? zmsg_first (msg) : NULL;
+        if (!frame || zframe_size (frame) != sizeof (hub_batch_t *)) {
+            zmsg_destroy (&msg);
+            break;  //  $TERM
+        }
+        hub_batch_t *b;
+        memcpy (&b, zframe_data (frame), sizeof b);
+        zmsg_destroy (&msg);
+        s_write_batch (self, b);
+        b->store_down = !self->store;
+        zsock_send (pipe, "p", b);
+    }
+}
+
+//  The answer to every message of a batch back from the writer.
+static void
+s_answer (hub_t *self, hub_batch_t *b)
+{
+    bool ok = b->stored;
+    if (ok)
+        hub_http_commit (self->http, b->took_us);
+    for (size_t i = 0; i < b->n_items; i++) {
+        hub_item_t *it = &b->items [i];
         if (!it->msg || it->reply)
             continue;
         Gom__Envelope *env = gom_wire_env (it->wire);
+        if (b->no_store) {
+            //  No database: refuse, transiently; agents resend later. A
+            //  hello waits for the next try.
+            if (env->body_case == GOM__ENVELOPE__BODY_REPORT)
+                s_nack (it, &env->report->report_id, false, "storage",
+                        "the hub's database is unavailable");
+            continue;
+        }
         if (env->body_case == GOM__ENVELOPE__BODY_HELLO) {
             if (!ok)
                 continue;  //  the agent says hello again
             gom__welcome__init (&it->body.welcome);
-            it->body.welcome.hub_db_id = (char *)hub_store_db_id (self->store);
+            it->body.welcome.hub_db_id = b->db_id;
             it->body.welcome.hub_time_ms = gom_now_ms ();
             size_t n = 0;
             while (it->units && it->units [n])
@@ -580,10 +669,10 @@ s_monitor_handle (hub_t *self)
 }
 
 static void
-s_reply_all (hub_t *self)
+s_reply_all (hub_t *self, hub_batch_t *b)
 {
-    for (size_t i = 0; i < self->n_items; i++) {
-        hub_item_t *it = &self->items [i];
+    for (size_t i = 0; i < b->n_items; i++) {
+        hub_item_t *it = &b->items [i];
         if (it->msg && it->reply &&
             it->out.body_case == GOM__ENVELOPE__BODY_ACK &&
             gom_fault_hit ("hub-drop-ack")) {
@@ -618,8 +707,45 @@ s_reply_all (hub_t *self)
         gom_wire_msg_destroy (&it->wire);
         zmsg_destroy (&it->msg);
     }
-    self->n_items = 0;
-    self->batch_bytes = 0;
+    b->n_items = 0;
+    b->bytes = 0;
+}
+
+//  Hands a batch to the writer, which must be free: the one in hand (then
+//  the other one is in hand) or the idle one.
+static void
+s_dispatch (hub_t *self, hub_batch_t *b)
+{
+    assert (!self->out);
+    if (b == self->fill)
+        self->fill = b == &self->pair [0] ? &self->pair [1] : &self->pair [0];
+    self->out = b;
+    zsock_send (self->writer, "p", b);
+}
+
+//  Takes the batch back from the writer (waiting for it), and answers it.
+//  With hand_on, the batch in hand goes to the writer first, to be stored
+//  while this one is answered; without, the writer is left free, and this
+//  thread may use store and catalog.
+static void
+s_writer_done (hub_t *self, bool hand_on)
+{
+    if (!self->out)
+        return;
+    hub_batch_t *b = NULL;
+    if (zsock_recv (self->writer, "p", &b) != 0 || b != self->out) {
+        //  Cannot happen: the writer answers every batch it is given.
+        zsys_error ("writer: lost a batch");
+        abort ();
+    }
+    self->out = NULL;
+    self->store_down = b->store_down;
+    if (b == &self->idle)
+        return;
+    if (hand_on && self->fill->n_items)
+        s_dispatch (self, self->fill);
+    s_answer (self, b);
+    s_reply_all (self, b);
 }
 
 //  Resident memory of this process in MiB (-1: unknown).
@@ -745,7 +871,7 @@ s_reload (hub_t *self)
 static int
 s_read_options (gom_config_t *cfg, hub_options_t *o, char *err, size_t len)
 {
-    if (gom_config_int (cfg, "batch_max", 512, 1, 100000, &o->batch_max, err,
+    if (gom_config_int (cfg, "batch_max", 2048, 1, 100000, &o->batch_max, err,
                         len) ||
         gom_config_int (cfg, "max_message_bytes", 1048576, 4096, 64 * 1048576,
                         &o->max_message_bytes, err, len) ||
@@ -828,6 +954,13 @@ hub_server_run (gom_config_t *cfg)
     zsys_info ("store: %s, database id %s", self->db_path,
                hub_store_db_id (self->store));
     s_run_mark (self, true);
+    //  ZAP reads keys.db in this thread while the writer stores.
+    self->zap_store =
+        hub_store_open (self->db_path, self->keys_path, false, err, sizeof err);
+    if (!self->zap_store) {
+        zsys_error ("%s", err);
+        goto done;
+    }
 
     self->zap = zsock_new (ZMQ_REP);
     if (!self->zap || zsock_bind (self->zap, "inproc://zeromq.zap.01") != 0) {
@@ -896,22 +1029,35 @@ hub_server_run (gom_config_t *cfg)
         goto done;
     }
 
-    self->items = calloc ((size_t)self->opt.batch_max, sizeof (hub_item_t));
-    assert (self->items);
+    for (size_t i = 0; i < 2; i++) {
+        self->pair [i].items =
+            calloc ((size_t)self->opt.batch_max, sizeof (hub_item_t));
+        assert (self->pair [i].items);
+    }
+    self->fill = &self->pair [0];
+    self->writer = zactor_new (s_writer, self);
+    assert (self->writer);
     bool stop = false;
     self->last_log_ms = gom_mono_ms ();
     gom_fault_io_arm ();
     gom_notify_ready ();
     while (!stop) {
         gom_notify_watchdog ();
+        //  A batch ends at batch_max messages or 8 MiB of frames, so that
+        //  what is held decoded stays bounded (decoding may take up to 8
+        //  times a frame). A full one waits for the writer, and the
+        //  ROUTER's queue holds the rest.
+        bool room = self->fill->n_items < (size_t)self->opt.batch_max &&
+                    self->fill->bytes < 8 * 1048576;
         zmq_pollitem_t items [] = {
             { zsock_resolve (self->zap), 0, ZMQ_POLLIN, 0 },
-            { raw, 0, ZMQ_POLLIN, 0 },
+            { raw, 0, room ? ZMQ_POLLIN : 0, 0 },
             { NULL, self->sigfd, ZMQ_POLLIN, 0 },
+            { zsock_resolve (self->writer), 0, ZMQ_POLLIN, 0 },
             { self->monitor ? zsock_resolve (self->monitor) : NULL, -1,
               ZMQ_POLLIN, 0 }
         };
-        int rc = zmq_poll (items, self->monitor ? 4 : 3, 1000);
+        int rc = zmq_poll (items, self->monitor ? 5 : 4, 1000);
         if (rc < 0 && zmq_errno () != EINTR) {
             zsys_error ("poll: %s", zmq_strerror (zmq_errno ()));
             break;
@@ -921,51 +1067,27 @@ hub_server_run (gom_config_t *cfg)
                        : 0;
         if (came & GOM_SIGNAL_STOP)
             stop = true;
-        else if (came & GOM_SIGNAL_RELOAD)
+        else if (came & GOM_SIGNAL_RELOAD) {
+            s_writer_done (self,
+                           false);  //  the catalog is the writer's meanwhile
             s_reload (self);
+        }
         //  ZAP first: a handshake waiting behind a long batch is a
         //  connection waiting to deliver.
         if (items [0].revents & ZMQ_POLLIN)
             s_zap_handle (self);
-        if (self->monitor && (items [3].revents & ZMQ_POLLIN))
+        if (self->monitor && (items [4].revents & ZMQ_POLLIN))
             s_monitor_handle (self);
-        if (!self->store && gom_mono_ms () >= self->reopen_ms) {
-            self->store = s_store_open (self, err, sizeof err);
-            if (self->store)
-                zsys_info ("store: database reopened");
-            else {
-                zsys_error ("store: %s; trying again in 1 s", err);
-                self->reopen_ms = gom_mono_ms () + 1000;
-            }
-        }
-        if (items [1].revents & ZMQ_POLLIN) {
-            //  A batch ends at batch_max messages or 8 MiB of frames, so
-            //  that what is held decoded stays bounded (decoding may take
-            //  up to 8 times a frame).
-            while (self->n_items < (size_t)self->opt.batch_max &&
-                   self->batch_bytes < 8 * 1048576 && s_receive (self))
+        if (items [3].revents & ZMQ_POLLIN)
+            s_writer_done (self, true);
+        if (items [1].revents & ZMQ_POLLIN)
+            while (self->fill->n_items < (size_t)self->opt.batch_max &&
+                   self->fill->bytes < 8 * 1048576 && s_receive (self))
                 ;
-            if (!self->store) {
-                //  No database: refuse, transiently; agents resend later.
-                for (size_t i = 0; i < self->n_items; i++) {
-                    hub_item_t *it = &self->items [i];
-                    Gom__Envelope *env =
-                        it->wire ? gom_wire_env (it->wire) : NULL;
-                    if (!it->msg || it->reply || !env ||
-                        env->body_case != GOM__ENVELOPE__BODY_REPORT)
-                        continue;  //  a hello waits for the next try
-                    s_nack (it, &env->report->report_id, false, "storage",
-                            "the hub's database is unavailable");
-                }
-            }
-            else
-                s_store_batch (self);
-            s_reply_all (self);
-            if (self->store)
-                hub_store_checkpoint (self->store, false);
-        }
-        else if (rc == 0 && self->store)
-            hub_store_checkpoint (self->store, true);
+        if (!self->out && self->fill->n_items)
+            s_dispatch (self, self->fill);
+        else if (rc == 0 && !self->out)
+            s_dispatch (self, &self->idle);
         s_memory_guard (self);
         int64_t now = gom_mono_ms ();
         if (now - self->last_log_ms >= 5000) {
@@ -981,6 +1103,13 @@ hub_server_run (gom_config_t *cfg)
         }
     }
     gom_notify_stopping ();
+    //  What was received is stored and answered before the writer goes.
+    s_writer_done (self, false);
+    if (self->fill->n_items) {
+        s_dispatch (self, self->fill);
+        s_writer_done (self, false);
+    }
+    zactor_destroy (&self->writer);
     status = 0;
     if (self->store)
         s_run_mark (self, false);
@@ -995,9 +1124,12 @@ done:
     zhashx_destroy (&self->buckets);
     zsock_destroy (&self->router);
     zsock_destroy (&self->zap);
+    zactor_destroy (&self->writer);  //  (stopped above, unless never started)
+    for (size_t i = 0; i < 2; i++)
+        free (self->pair [i].items);
+    hub_store_destroy (&self->zap_store);
     hub_store_destroy (&self->store);
     hub_catalog_destroy (&self->catalog);
-    free (self->items);
     free (cert_path);
     free (self->db_path);
     free (self->keys_path);

@@ -170,7 +170,7 @@ s_init (args_t *a)
               "    keys = \"keys.db\"\n"
               "    cert = \"hub.cert\"\n"
               "    max_message_bytes = 1048576\n"
-              "    batch_max = 512\n"
+              "    batch_max = 2048\n"
               "    heartbeat_ivl_ms = 10000\n"
               "    heartbeat_timeout_ms = 30000\n"
               "    handshake_ivl_ms = 10000\n"

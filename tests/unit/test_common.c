@@ -113,6 +113,65 @@ test_wire (void)
         CHECK (m != NULL);
         gom_wire_msg_destroy (&m);
     }
+    //  A report far larger than its first arena block: 3,000 cells and
+    //  two long texts decode whole (the arena grows block by block), and
+    //  a budget a little short of it fails cleanly.
+    {
+        enum { N = 3000 };
+        Gom__Report big = r;
+        Gom__Cell *bc = calloc (N, sizeof *bc);
+        Gom__Cell **bp = calloc (N, sizeof *bp);
+        char (*codes) [8] = calloc (N, 8);
+        CHECK (bc && bp && codes);
+        for (size_t i = 0; i < N; i++) {
+            gom__cell__init (&bc [i]);
+            snprintf (codes [i], 8, "C%04zu", i);
+            bc [i].code = codes [i];
+            bc [i].value = (int64_t)(i * 7919);
+            bp [i] = &bc [i];
+        }
+        big.cells = bp;
+        big.n_cells = N;
+        char *long_text = malloc (40001);
+        CHECK (long_text);
+        memset (long_text, 'x', 40000);
+        long_text [40000] = 0;
+        Gom__Text t1 = GOM__TEXT__INIT, t2 = GOM__TEXT__INIT;
+        t1.code = "T1";
+        t1.text = "short";
+        t2.code = "T2";
+        t2.text = long_text;
+        Gom__Text *texts [] = { &t1, &t2 };
+        big.texts = texts;
+        big.n_texts = 2;
+        size_t blen = gom__report__get_packed_size (&big);
+        uint8_t *bpacked = malloc (blen);
+        CHECK (bpacked);
+        gom__report__pack (&big, bpacked);
+        size_t belen = 0;
+        uint8_t *benv = gom_wire_wrap_report (bpacked, blen, &belen);
+        gom_wire_msg_t *bm = gom_wire_decode (benv, belen, 8 * belen + 65536);
+        CHECK (gom_wire_status (bm) == GOM_WIRE_OK);
+        Gom__Envelope *be = gom_wire_env (bm);
+        CHECK (be && be->report->n_cells == N && be->report->n_texts == 2);
+        bool same = be && be->report->n_cells == N;
+        for (size_t i = 0; same && i < N; i++)
+            same = strcmp (be->report->cells [i]->code, codes [i]) == 0 &&
+                   be->report->cells [i]->value == (int64_t)(i * 7919);
+        CHECK (same);
+        CHECK (be && strcmp (be->report->texts [0]->text, "short") == 0 &&
+               strcmp (be->report->texts [1]->text, long_text) == 0);
+        gom_wire_msg_destroy (&bm);
+        bm = gom_wire_decode (benv, belen, belen);
+        CHECK (gom_wire_status (bm) == GOM_WIRE_MALFORMED);
+        gom_wire_msg_destroy (&bm);
+        free (benv);
+        free (bpacked);
+        free (long_text);
+        free (codes);
+        free (bp);
+        free (bc);
+    }
     //  A version we do not speak.
     env [1] = 9;
     m = gom_wire_decode (env, elen, 1 << 20);
