@@ -34,8 +34,8 @@ _Noreturn void gom_fault_die (const char *what);
 /*  I/O faults, after SQLite's own method of testing: with GOM_FAULT_IO set
     to write:N or sync:N, the Nth write (or fsync) that sqlite makes once
     the process has called gom_fault_io_arm fails with an I/O error, once;
-    the calls before and after it succeed. With tear:N, the Nth write
-    puts half its bytes in the file and the process kills itself with
+    the calls before and after it succeed. With tear:N, the Nth write to a
+    WAL puts half its bytes in the file and the process kills itself with
     SIGKILL: a crash inside a transaction's write, every time
     (test_crash_points.py). The store fault loop
     (tests/integration/test_store_faults.py) runs N = 1, 2, 3 ... until a

@@ -16,6 +16,7 @@
 typedef struct {
     sqlite3_file base;
     sqlite3_file *real;  //  the default VFS's file, right after this struct
+    bool wal;            //  a write-ahead log
 } shim_file_t;
 
 static sqlite3_vfs *s_real_vfs;
@@ -26,10 +27,14 @@ static long s_nth;
 static atomic_bool s_armed;
 static atomic_long s_count;
 
+//  Counts a write (or a sync) of a WAL (or of another file): true for the
+//  Nth of the kind chosen. tear:N counts writes to WALs only: a kill in a
+//  transaction's write (the checkpointer's writes to the database files
+//  are not counted).
 static bool
-s_fails (bool on_write)
+s_fails (bool on_write, bool wal)
 {
-    if (!atomic_load (&s_armed) || on_write != s_on_write)
+    if (!atomic_load (&s_armed) || on_write != s_on_write || (s_tear && !wal))
         return false;
     long n = atomic_fetch_add (&s_count, 1) + 1;
     if (n != s_nth)
@@ -58,7 +63,7 @@ s_read (sqlite3_file *f, void *buf, int amt, sqlite3_int64 off)
 static int
 s_write (sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off)
 {
-    if (s_fails (true)) {
+    if (s_fails (true, ((shim_file_t *)f)->wal)) {
         if (!s_tear)
             return SQLITE_IOERR_WRITE;
         //  A crash in the middle of a write: half of it reaches the file
@@ -77,7 +82,7 @@ s_truncate (sqlite3_file *f, sqlite3_int64 size)
 static int
 s_sync (sqlite3_file *f, int flags)
 {
-    if (s_fails (false))
+    if (s_fails (false, ((shim_file_t *)f)->wal))
         return SQLITE_IOERR_FSYNC;
     return REAL (f)->pMethods->xSync (REAL (f), flags);
 }
@@ -161,6 +166,7 @@ s_open (sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
     (void)vfs;
     shim_file_t *sf = (shim_file_t *)f;
     sf->real = (sqlite3_file *)(sf + 1);
+    sf->wal = (flags & SQLITE_OPEN_WAL) != 0;
     int rc = s_real_vfs->xOpen (s_real_vfs, name, sf->real, flags, out_flags);
     //  The real file's methods decide what we can forward: without them
     //  (a failed open) sqlite must not call ours either.

@@ -116,6 +116,7 @@ typedef struct {
     hub_batch_t *out;        //  the batch at the writer, or NULL
     hub_batch_t idle;        //  an empty batch: the writer's idle work
     hub_store_t *zap_store;  //  its own connection, for ZAP's key lookups
+    hub_ckpt_t *ckpt;        //  the checkpointer thread (NULL: the writer)
     bool store_down;    //  the writer had no database when it last answered
     int64_t reopen_ms;  //  when to try the database again
     char *bound;        //  the endpoint bound, as libzmq names it
@@ -427,7 +428,7 @@ s_write_batch (hub_t *self, hub_batch_t *b)
         return;
     }
     if (b->n_items == 0) {
-        hub_store_checkpoint (self->store, true);
+        hub_store_checkpoint (self->store, self->ckpt, true);
         return;
     }
     int64_t now = gom_now_ms ();
@@ -469,7 +470,7 @@ s_write_batch (hub_t *self, hub_batch_t *b)
             zsys_error ("store: %s", err);
     }
     if (self->store)
-        hub_store_checkpoint (self->store, false);
+        hub_store_checkpoint (self->store, self->ckpt, false);
 }
 
 //  The writer thread: takes a batch from the loop, stores it, gives it back.
@@ -961,6 +962,7 @@ hub_server_run (gom_config_t *cfg)
         zsys_error ("%s", err);
         goto done;
     }
+    self->ckpt = hub_ckpt_start (self->db_path, self->keys_path);
 
     self->zap = zsock_new (ZMQ_REP);
     if (!self->zap || zsock_bind (self->zap, "inproc://zeromq.zap.01") != 0) {
@@ -1081,9 +1083,15 @@ hub_server_run (gom_config_t *cfg)
         if (items [3].revents & ZMQ_POLLIN)
             s_writer_done (self, true);
         if (items [1].revents & ZMQ_POLLIN)
-            while (self->fill->n_items < (size_t)self->opt.batch_max &&
-                   self->fill->bytes < 8 * 1048576 && s_receive (self))
-                ;
+            for (size_t n = 1;
+                 self->fill->n_items < (size_t)self->opt.batch_max &&
+                 self->fill->bytes < 8 * 1048576 && s_receive (self);
+                 n++)
+                //  A writer done while this loop reads gets the next batch
+                //  at once, not when the reading ends.
+                if (n % 64 == 0 && self->out &&
+                    (zsock_events (self->writer) & ZMQ_POLLIN))
+                    s_writer_done (self, true);
         if (!self->out && self->fill->n_items)
             s_dispatch (self, self->fill);
         else if (rc == 0 && !self->out)
@@ -1110,6 +1118,7 @@ hub_server_run (gom_config_t *cfg)
         s_writer_done (self, false);
     }
     zactor_destroy (&self->writer);
+    hub_ckpt_stop (&self->ckpt);
     status = 0;
     if (self->store)
         s_run_mark (self, false);
@@ -1127,6 +1136,7 @@ done:
     zactor_destroy (&self->writer);  //  (stopped above, unless never started)
     for (size_t i = 0; i < 2; i++)
         free (self->pair [i].items);
+    hub_ckpt_stop (&self->ckpt);
     hub_store_destroy (&self->zap_store);
     hub_store_destroy (&self->store);
     hub_catalog_destroy (&self->catalog);

@@ -82,10 +82,22 @@ void hub_store_count_nack (hub_store_t *self);
 //  the caller must reopen: PITFALLS.md 6, the connection may be in error).
 int hub_store_commit (hub_store_t *self);
 
-//  Runs a passive WAL checkpoint if there were writes since the last one
-//  (idle) or many of them (not idle); cheap otherwise. A passive checkpoint
-//  never waits for readers.
-void hub_store_checkpoint (hub_store_t *self, bool idle);
+//  A checkpointer: a thread with its own connection that copies the WAL
+//  into the database files (hub.db and keys.db) while the writer goes on
+//  (PITFALLS.md 6). NULL if it cannot start (the writer then checkpoints
+//  by itself).
+typedef struct _hub_ckpt_t hub_ckpt_t;
+hub_ckpt_t *hub_ckpt_start (const char *db_path, const char *keys_path);
+void hub_ckpt_stop (hub_ckpt_t **self_p);
+
+//  After a commit or when idle. With a checkpointer (ckpt not NULL), under
+//  load, asks it for a pass and returns at once; when idle, or once the
+//  WAL is past its bound (a WAL restarts only after a checkpoint that
+//  copied all of it, which the checkpointer, running beside the commits,
+//  does not get to), waits for its pass and runs one here. Without one:
+//  a checkpoint here when idle, or under load every 256 batches or 512 new
+//  frames. A passive checkpoint never waits for readers.
+void hub_store_checkpoint (hub_store_t *self, hub_ckpt_t *ckpt, bool idle);
 
 //  Listings for the command line and, later, the dashboard. New references.
 json_t *hub_store_reports_json (hub_store_t *self);

@@ -31,8 +31,9 @@ sqlite's wal.c): at least one kill must have left frames of an unfinished
 transaction behind, i.e. landed in the middle of a write. Random kills
 do that by chance only (small transactions are written in microseconds),
 so the first kill is certain: the hub starts with GOM_FAULT_IO=tear:N
-(common/gom_fault.h), writes half of its Nth database write (N random,
-2 to 40: its first commits) and kills itself; that kill must leave an
+(common/gom_fault.h), writes half of its Nth write to a WAL (N random,
+2 to 40: its first commits; the checkpointer's writes to the database
+files are not counted) and kills itself; that kill must leave an
 unfinished transaction or a torn frame in hub.db's or keys.db's WAL.
 
 Full disk: an agent's folder on a small tmpfs. `submit` refuses once the
