@@ -749,14 +749,32 @@ struct _hub_ckpt_t {
     bool stop;
     char *db_path;
     char *keys_path;
+    int64_t warned_ms;  //  last warning (one a minute at most)
 };
+
+//  A warning from the checkpointer, at most one a minute: it may fail at
+//  every commit.
+static void
+s_ckpt_warn (hub_ckpt_t *self, const char *what)
+{
+    int64_t now = gom_mono_ms ();
+    if (self->warned_ms && now - self->warned_ms < 60000)
+        return;
+    self->warned_ms = now;
+    zsys_warning ("checkpointer: %s; the writer checkpoints when the WAL "
+                  "holds %d frames",
+                  what, STORE_WAL_BOUND);
+}
 
 static sqlite3 *
 s_ckpt_open (hub_ckpt_t *self)
 {
-    char err [512];
+    char err [512] = "";
     sqlite3 *db = gom_db_open (self->db_path, false, err, sizeof err);
     sqlite3_stmt *attach = db ? gom_db_prepare (db, "ATTACH ? AS keys") : NULL;
+    if (db && !attach)
+        snprintf (err, sizeof err, "%s: %s", self->db_path,
+                  sqlite3_errmsg (db));
     if (attach) {
         sqlite3_bind_text (attach, 1, self->keys_path, -1, SQLITE_TRANSIENT);
         if (sqlite3_step (attach) != SQLITE_DONE)
@@ -767,8 +785,7 @@ s_ckpt_open (hub_ckpt_t *self)
         sqlite3_finalize (attach);
     }
     if (!attach || err [0]) {
-        zsys_warning ("checkpointer: %s; the writer checkpoints meanwhile",
-                      err);
+        s_ckpt_warn (self, err);
         sqlite3_close (db);
         return NULL;
     }
@@ -778,7 +795,7 @@ s_ckpt_open (hub_ckpt_t *self)
 //  One pass: 0, or -1 after an error (the connection is then closed, as
 //  after any I/O error, and opened again for the next pass).
 static int
-s_ckpt_pass (sqlite3 *db)
+s_ckpt_pass (hub_ckpt_t *self, sqlite3 *db)
 {
     int rc = sqlite3_wal_checkpoint_v2 (db, "main", SQLITE_CHECKPOINT_PASSIVE,
                                         NULL, NULL);
@@ -787,7 +804,7 @@ s_ckpt_pass (sqlite3 *db)
     if ((rc == SQLITE_OK || rc == SQLITE_BUSY) &&
         (rc2 == SQLITE_OK || rc2 == SQLITE_BUSY))
         return 0;
-    zsys_warning ("checkpointer: %s", sqlite3_errmsg (db));
+    s_ckpt_warn (self, sqlite3_errmsg (db));
     return -1;
 }
 
@@ -807,7 +824,7 @@ s_ckpt_run (void *arg)
         pthread_mutex_unlock (&self->lock);
         if (!db)
             db = s_ckpt_open (self);
-        if (db && s_ckpt_pass (db) != 0) {
+        if (db && s_ckpt_pass (self, db) != 0) {
             sqlite3_close (db);
             db = NULL;
         }
