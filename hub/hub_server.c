@@ -1070,8 +1070,8 @@ hub_server_run (gom_config_t *cfg)
         if (came & GOM_SIGNAL_STOP)
             stop = true;
         else if (came & GOM_SIGNAL_RELOAD) {
-            s_writer_done (self,
-                           false);  //  the catalog is the writer's meanwhile
+            //  The catalog is the writer's while a batch is out.
+            s_writer_done (self, false);
             s_reload (self);
         }
         //  ZAP first: a handshake waiting behind a long batch is a
