@@ -408,21 +408,27 @@ s_store_open (hub_t *self, char *err, size_t errlen)
 //  one transaction, committed (fsync'd) before any of it is answered; then
 //  a checkpoint if one is due. An empty batch is the loop saying it is idle:
 //  checkpoint, or try the database again.
+//  Opens the database again; if it cannot, the next try is in 1 s.
+static void
+s_store_reopen (hub_t *self)
+{
+    char err [512];
+    self->store = s_store_open (self, err, sizeof err);
+    if (self->store)
+        zsys_info ("store: database reopened");
+    else {
+        zsys_error ("store: %s; trying again in 1 s", err);
+        self->reopen_ms = gom_mono_ms () + 1000;
+    }
+}
+
 static void
 s_write_batch (hub_t *self, hub_batch_t *b)
 {
     b->stored = b->no_store = false;
     b->took_us = 0;
-    if (!self->store && gom_mono_ms () >= self->reopen_ms) {
-        char err [512];
-        self->store = s_store_open (self, err, sizeof err);
-        if (self->store)
-            zsys_info ("store: database reopened");
-        else {
-            zsys_error ("store: %s; trying again in 1 s", err);
-            self->reopen_ms = gom_mono_ms () + 1000;
-        }
-    }
+    if (!self->store && gom_mono_ms () >= self->reopen_ms)
+        s_store_reopen (self);
     if (!self->store) {
         b->no_store = true;
         return;
@@ -464,10 +470,7 @@ s_write_batch (hub_t *self, hub_batch_t *b)
         zsys_error ("store: batch of %zu not stored; reopening the database",
                     b->n_items);
         hub_store_destroy (&self->store);
-        char err [512];
-        self->store = s_store_open (self, err, sizeof err);
-        if (!self->store)
-            zsys_error ("store: %s", err);
+        s_store_reopen (self);
     }
     if (self->store)
         hub_store_checkpoint (self->store, self->ckpt, false);
@@ -710,6 +713,16 @@ s_reply_all (hub_t *self, hub_batch_t *b)
     }
     b->n_items = 0;
     b->bytes = 0;
+}
+
+//  Whether the batch in hand takes another message: a batch ends at
+//  batch_max messages or 8 MiB of frames, so that what is held decoded stays
+//  bounded (decoding may take up to 8 times a frame).
+static bool
+s_room (hub_t *self)
+{
+    return self->fill->n_items < (size_t)self->opt.batch_max &&
+           self->fill->bytes < 8 * 1048576;
 }
 
 //  Hands a batch to the writer, which must be free: the one in hand (then
@@ -1045,15 +1058,11 @@ hub_server_run (gom_config_t *cfg)
     gom_notify_ready ();
     while (!stop) {
         gom_notify_watchdog ();
-        //  A batch ends at batch_max messages or 8 MiB of frames, so that
-        //  what is held decoded stays bounded (decoding may take up to 8
-        //  times a frame). A full one waits for the writer, and the
-        //  ROUTER's queue holds the rest.
-        bool room = self->fill->n_items < (size_t)self->opt.batch_max &&
-                    self->fill->bytes < 8 * 1048576;
+        //  A full batch waits for the writer; the ROUTER's queue holds the
+        //  rest.
         zmq_pollitem_t items [] = {
             { zsock_resolve (self->zap), 0, ZMQ_POLLIN, 0 },
-            { raw, 0, room ? ZMQ_POLLIN : 0, 0 },
+            { raw, 0, s_room (self) ? ZMQ_POLLIN : 0, 0 },
             { NULL, self->sigfd, ZMQ_POLLIN, 0 },
             { zsock_resolve (self->writer), 0, ZMQ_POLLIN, 0 },
             { self->monitor ? zsock_resolve (self->monitor) : NULL, -1,
@@ -1083,10 +1092,7 @@ hub_server_run (gom_config_t *cfg)
         if (items [3].revents & ZMQ_POLLIN)
             s_writer_done (self, true);
         if (items [1].revents & ZMQ_POLLIN)
-            for (size_t n = 1;
-                 self->fill->n_items < (size_t)self->opt.batch_max &&
-                 self->fill->bytes < 8 * 1048576 && s_receive (self);
-                 n++)
+            for (size_t n = 1; s_room (self) && s_receive (self); n++)
                 //  A writer done while this loop reads gets the next batch
                 //  at once, not when the reading ends.
                 if (n % 64 == 0 && self->out &&
@@ -1117,8 +1123,6 @@ hub_server_run (gom_config_t *cfg)
         s_dispatch (self, self->fill);
         s_writer_done (self, false);
     }
-    zactor_destroy (&self->writer);
-    hub_ckpt_stop (&self->ckpt);
     status = 0;
     if (self->store)
         s_run_mark (self, false);
@@ -1133,7 +1137,7 @@ done:
     zhashx_destroy (&self->buckets);
     zsock_destroy (&self->router);
     zsock_destroy (&self->zap);
-    zactor_destroy (&self->writer);  //  (stopped above, unless never started)
+    zactor_destroy (&self->writer);
     for (size_t i = 0; i < 2; i++)
         free (self->pair [i].items);
     hub_ckpt_stop (&self->ckpt);

@@ -837,6 +837,16 @@ s_ckpt_run (void *arg)
     return NULL;
 }
 
+static void
+s_ckpt_free (hub_ckpt_t *self)
+{
+    pthread_mutex_destroy (&self->lock);
+    pthread_cond_destroy (&self->cond);
+    free (self->db_path);
+    free (self->keys_path);
+    free (self);
+}
+
 hub_ckpt_t *
 hub_ckpt_start (const char *db_path, const char *keys_path)
 {
@@ -849,11 +859,7 @@ hub_ckpt_start (const char *db_path, const char *keys_path)
     if (pthread_create (&self->thread, NULL, s_ckpt_run, self) != 0) {
         zsys_warning ("checkpointer: cannot start a thread; the writer "
                       "checkpoints by itself");
-        pthread_mutex_destroy (&self->lock);
-        pthread_cond_destroy (&self->cond);
-        free (self->db_path);
-        free (self->keys_path);
-        free (self);
+        s_ckpt_free (self);
         return NULL;
     }
     return self;
@@ -870,11 +876,7 @@ hub_ckpt_stop (hub_ckpt_t **self_p)
     pthread_cond_broadcast (&self->cond);
     pthread_mutex_unlock (&self->lock);
     pthread_join (self->thread, NULL);
-    pthread_mutex_destroy (&self->lock);
-    pthread_cond_destroy (&self->cond);
-    free (self->db_path);
-    free (self->keys_path);
-    free (self);
+    s_ckpt_free (self);
     *self_p = NULL;
 }
 
@@ -904,18 +906,19 @@ hub_store_checkpoint (hub_store_t *self, hub_ckpt_t *ckpt, bool idle)
     //  comes first, so that the WAL cannot grow without bound and no one
     //  checkpoint is long. (A WAL that restarted from its beginning holds
     //  only new frames.)
-    int fresh = self->wal_frames >= self->ckpt_frames
-                    ? self->wal_frames - self->ckpt_frames
-                    : self->wal_frames;
     if (self->writes_since_ckpt == 0)
         return;
-    if (ckpt && !idle && self->wal_frames < STORE_WAL_BOUND) {
+    if (!idle && ckpt && self->wal_frames < STORE_WAL_BOUND) {
         s_ckpt_ask (ckpt, false);
         return;
     }
-    if (!ckpt && !idle && self->writes_since_ckpt < 256 &&
-        fresh < STORE_CKPT_FRAMES)
-        return;
+    if (!idle && !ckpt) {
+        int fresh = self->wal_frames >= self->ckpt_frames
+                        ? self->wal_frames - self->ckpt_frames
+                        : self->wal_frames;
+        if (self->writes_since_ckpt < 256 && fresh < STORE_CKPT_FRAMES)
+            return;
+    }
     if (ckpt)
         s_ckpt_ask (ckpt, true);  //  two checkpoints at once: one is BUSY
     int log = 0, done = 0;

@@ -281,10 +281,13 @@ class MidWriteTest(GomTestCase):
                 self.assertEqual(r['receipt'], stored[r['report_id']])
         return len(stored)
 
-    def _wait_page_write(self, hub, timeout=40):
-        """Returns as soon as the hub has written a database page's worth
-        of bytes since the last look (its wchar in /proc, polled as fast
-        as it goes): it is then inside a commit (or a cache spill)."""
+    def _wait_page_write(self, hub, all_stored, timeout=40):
+        """Returns True as soon as the hub has written a database page's
+        worth of bytes since the last look (its wchar in /proc, polled as
+        fast as it goes): it is then inside a commit (or a cache spill).
+        False once all_stored() (asked every half second): the hub may
+        have taken the last reports while this waited, and then has
+        nothing left to write."""
         io = '/proc/%d/io' % hub.proc.pid
 
         def wchar():
@@ -294,13 +297,18 @@ class MidWriteTest(GomTestCase):
                         return int(line.split()[1])
             return 0
         deadline = time.monotonic() + timeout
+        ask = time.monotonic() + 0.5
         try:
             last = wchar()
             while time.monotonic() < deadline:
                 now = wchar()
                 if now - last >= 4096:
-                    return
+                    return True
                 last = now
+                if time.monotonic() >= ask:
+                    if all_stored():
+                        return False
+                    ask = time.monotonic() + 0.5
                 time.sleep(0.0002)
         except OSError:
             hub.assert_alive()
@@ -367,7 +375,9 @@ class MidWriteTest(GomTestCase):
             else:
                 # ... or the instant it writes a page (a large commit
                 # takes thousands of writes: land among them).
-                self._wait_page_write(hub)
+                if not self._wait_page_write(
+                        hub, lambda: hub.status()['reports'] >= total):
+                    break
             hub.kill9()
             frames, torn = wal_tail(os.path.join(hub.dir, 'hub.db-wal'))
             n = self._check_after_kill(hub, agents)
