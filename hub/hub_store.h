@@ -91,7 +91,8 @@ hub_ckpt_t *hub_ckpt_start (const char *db_path, const char *keys_path);
 void hub_ckpt_stop (hub_ckpt_t **self_p);
 
 //  After a commit or when idle. With a checkpointer (ckpt not NULL), under
-//  load, asks it for a pass and returns at once; when idle, or once the
+//  load, asks it for a pass once 2,048 frames are new since the last ask
+//  (every commit near the bound) and returns at once; when idle, or once the
 //  WAL is past its bound (a WAL restarts only after a checkpoint that
 //  copied all of it, which the checkpointer, running beside the commits,
 //  does not get to), waits for its pass and runs one here. Without one:
