@@ -50,8 +50,12 @@
     and reported, never retried.
 
     Output: one line per figure, `figure NAME VALUE UNIT`, on stdout;
-    progress and problems on stderr. The report_id is 8 random bytes after
-    the agent's and the report's index, so an ACK finds its report at once.
+    progress and problems on stderr. The report_id is 8 random bytes, then
+    the agent's and the report's index, so that an ACK finds its report at
+    once and the hub's report_id index sees ids as scattered as gom-agent's
+    (16 random bytes): with the indexes first, each agent's reports went to
+    one place in it, and a batch dirtied fewer of its pages than real
+    agents' would.
 
     Hub figures with --hub-pid: its CPU seconds over the run (utime+stime
     from /proc/PID/stat), its peak resident memory (VmHWM, since its start)
@@ -321,9 +325,9 @@ s_make_report (form_t *f, uint64_t *rng, const char *unit, uint32_t revision,
     }
     Gom__Report r = GOM__REPORT__INIT;
     uint8_t id [GOM_ID_BYTES];
-    memcpy (id, &agent, 4);
-    memcpy (id + 4, &index, 4);
-    gom_random (id + 8, 8);
+    gom_random (id, 8);
+    memcpy (id + 8, &agent, 4);
+    memcpy (id + 12, &index, 4);
     r.report_id.data = id;
     r.report_id.len = sizeof id;
     r.unit = (char *)unit;
@@ -807,8 +811,8 @@ s_on_message (load_t *L, agent_t *a, const uint8_t *data, size_t size)
                                        : &env->nack->report_id;
         uint32_t ai = UINT32_MAX, k = UINT32_MAX;
         if (rid->len == GOM_ID_BYTES) {
-            memcpy (&ai, rid->data, 4);
-            memcpy (&k, rid->data + 4, 4);
+            memcpy (&ai, rid->data + 8, 4);
+            memcpy (&k, rid->data + 12, 4);
         }
         if (ai != a->idx || k >= a->n_reports) {
             L->bad++;
