@@ -950,6 +950,19 @@ gom_form_line (gom_form_t *self, size_t i)
 }
 
 void
+gom_form_check (gom_form_t *self, size_t i, gom_form_check_t *out)
+{
+    assert (i < self->n_checks);
+    const check_t *chk = &self->checks [i];
+    out->kind = chk->kind == CHECK_LE    ? GOM_CHECK_LE
+                : chk->kind == CHECK_SUM ? GOM_CHECK_SUM
+                                         : GOM_CHECK_REQUIRED;
+    out->cell = chk->cell;
+    out->others = chk->others;
+    out->n_others = chk->n_others;
+}
+
+void
 gom_form_text (gom_form_t *self, size_t i, const char **code,
                const char **label, bool *required)
 {

@@ -92,6 +92,25 @@ typedef struct {
 size_t gom_form_line_count (gom_form_t *self);
 const gom_form_line_t *gom_form_line (gom_form_t *self, size_t i);
 
+//  The form's checks, as gom_form_check_report applies them: a cell at
+//  most another (LE: others [0]), a total that is the sum of its parts
+//  (SUM), or cells filled in together (REQUIRED; cell unused).
+typedef enum {
+    GOM_CHECK_LE,
+    GOM_CHECK_SUM,
+    GOM_CHECK_REQUIRED
+} gom_check_kind_t;
+
+typedef struct {
+    gom_check_kind_t kind;
+    size_t cell;
+    const size_t *others;
+    size_t n_others;
+} gom_form_check_t;
+
+//  The i-th check (0 <= i < check count).
+void gom_form_check (gom_form_t *self, size_t i, gom_form_check_t *out);
+
 //  The i-th narrative text: code, label, required.
 void gom_form_text (gom_form_t *self, size_t i, const char **code,
                     const char **label, bool *required);

@@ -3,6 +3,9 @@
     `gom-hub run`, each sending its reports of a form (the Điện Biên table,
     seed 000, by default) filled with plausible numbers that pass the
     form's checks, for units of the hub's unit tree its key is enrolled for.
+    The cells and checks are gom_form's (the hub's own reading of the
+    form), so any form in deploy/forms/ serves: a part is made a share of
+    the cells it must not exceed, a total the sum of its parts.
 
       gom_load prepare --hub-config DIR/hub.cfg --agents P --units-per-agent K
                        [--keys FILE] [--seed S]
@@ -128,16 +131,18 @@ s_between (uint64_t *s, int64_t lo, int64_t hi)
 }
 
 //  ------------------------------------------------------------------------
-//  The form: cells and the rules that tie them (sum_columns, le), read from
-//  the form file, so that every report made here passes the hub's checks.
+//  The form: cells and the checks that tie them, as gom_form reads them
+//  (the form's lines and checks), so that every report made here passes
+//  the hub's checks.
 
 typedef struct {
-    char code [64];
-    int section;     //  index of the section
-    char col [24];   //  column code
-    int le_cell;     //  index of the cell it must not exceed, or -1
-    int sum_of [8];  //  cells whose sum it is (a sum_columns total)
-    int n_sum_of;
+    const char *code;  //  ROW.COLUMN
+    int section;       //  index of the section
+    const char *col;   //  column code
+    size_t le [4];     //  earlier cells it must not exceed
+    int n_le;
+    const size_t *parts;  //  cells whose sum it is (a SUM check), or NULL
+    size_t n_parts;
 } cell_t;
 
 typedef struct {
@@ -149,16 +154,15 @@ typedef struct {
     int *order;  //  cell indices sorted by code (canonical order)
     char **text_codes;
     size_t n_texts;
+    size_t (*late) [2];  //  LE checks (part, whole) whose whole comes later
+    size_t n_late;
     gom_form_t *form;
 } form_t;
 
 static int
-s_cell_find (form_t *f, const char *code)
+s_cmp_str (const void *a, const void *b)
 {
-    for (int i = 0; i < f->n_cells; i++)
-        if (strcmp (f->cells [i].code, code) == 0)
-            return i;
-    return -1;
+    return strcmp (*(char *const *)a, *(char *const *)b);
 }
 
 static form_t *s_sort_form;
@@ -182,75 +186,54 @@ s_form_load (const char *path, form_t *f)
     snprintf (f->code, sizeof f->code, "%s", gom_form_code (f->form));
     f->version = gom_form_version (f->form);
     const char *const *periods = gom_form_periods (f->form);
+    const char *type = gom_form_period_type (f->form);
     snprintf (f->period, sizeof f->period, "%s",
-              periods && periods [0] ? periods [0] : "2026");
-    json_error_t jerr;
-    json_t *root = json_load_file (path, 0, &jerr);
-    if (!root)
-        return -1;
-    size_t cap = gom_form_cell_count (f->form);
-    f->cells = calloc (cap, sizeof (cell_t));
-    json_t *sections = json_object_get (root, "sections");
-    size_t si;
-    json_t *sec;
-    json_array_foreach (sections, si, sec) {
-        json_t *cols = json_object_get (sec, "columns");
-        json_t *sums = json_object_get (sec, "sum_columns");
-        json_t *rows = json_object_get (sec, "rows");
-        size_t ri;
-        json_t *row;
-        json_array_foreach (rows, ri, row) {
-            const char *rcode =
-                json_string_value (json_object_get (row, "code"));
-            if (!rcode || json_is_true (json_object_get (row, "heading")))
+              periods && periods [0]            ? periods [0]
+              : strcmp (type, "half-year") == 0 ? "2026-H1"
+                                                : "2026");
+    f->n_cells = (int)gom_form_cell_count (f->form);
+    f->cells = calloc ((size_t)f->n_cells + 1, sizeof (cell_t));
+    //  A row's cells are its section's columns, in the section's order.
+    int section = -1;
+    const gom_form_line_t *sec = NULL;
+    for (size_t l = 0; l < gom_form_line_count (f->form); l++) {
+        const gom_form_line_t *line = gom_form_line (f->form, l);
+        if (line->kind == GOM_LINE_SECTION) {
+            section++;
+            sec = line;
+        }
+        if (line->kind != GOM_LINE_ROW || !sec)
+            continue;
+        for (size_t c = 0; c < line->n_columns && c < sec->n_columns; c++) {
+            if (line->cells [c] == SIZE_MAX)
                 continue;
-            json_t *rcols = json_object_get (row, "columns");
-            const char *le = json_string_value (json_object_get (row, "le"));
-            size_t n = rcols ? json_array_size (rcols) : json_array_size (cols);
-            int first = f->n_cells;
-            for (size_t c = 0; c < n; c++) {
-                json_t *col = rcols ? json_array_get (rcols, c)
-                                    : json_array_get (cols, c);
-                const char *ccode =
-                    json_is_string (col)
-                        ? json_string_value (col)
-                        : json_string_value (json_object_get (col, "code"));
-                if (!ccode || (size_t)f->n_cells >= cap)
-                    continue;
-                cell_t *cell = &f->cells [f->n_cells++];
-                snprintf (cell->code, sizeof cell->code, "%s.%s", rcode, ccode);
-                snprintf (cell->col, sizeof cell->col, "%s", ccode);
-                cell->section = (int)si;
-                cell->le_cell = -1;
-                if (le) {
-                    char other [64];
-                    snprintf (other, sizeof other, "%s.%s", le, ccode);
-                    cell->le_cell = s_cell_find (f, other);
-                }
-            }
-            //  Totals of this row: the sum of its parts.
-            const char *total;
-            json_t *parts;
-            json_object_foreach (sums, total, parts) {
-                char tcode [64];
-                snprintf (tcode, sizeof tcode, "%s.%s", rcode, total);
-                int t = s_cell_find (f, tcode);
-                if (t < first)
-                    continue;
-                size_t pi;
-                json_t *p;
-                json_array_foreach (parts, pi, p) {
-                    char pcode [64];
-                    snprintf (pcode, sizeof pcode, "%s.%s", rcode,
-                              json_string_value (p));
-                    int k = s_cell_find (f, pcode);
-                    if (k >= 0 && f->cells [t].n_sum_of < 8)
-                        f->cells [t].sum_of [f->cells [t].n_sum_of++] = k;
-                }
-            }
+            cell_t *cell = &f->cells [line->cells [c]];
+            cell->section = section;
+            cell->col = sec->column_codes [c];
         }
     }
-    json_decref (root);
+    for (int i = 0; i < f->n_cells; i++)
+        f->cells [i].code = gom_form_cell_code (f->form, (size_t)i);
+    //  A part is made a share of the cells it must not exceed, which are
+    //  made first (form order); a total is the sum of its parts, made
+    //  after them.
+    for (size_t k = 0; k < gom_form_check_count (f->form); k++) {
+        gom_form_check_t chk;
+        gom_form_check (f->form, k, &chk);
+        cell_t *cell = &f->cells [chk.cell];
+        if (chk.kind == GOM_CHECK_LE && chk.others [0] < chk.cell &&
+            cell->n_le < 4)
+            cell->le [cell->n_le++] = chk.others [0];
+        else if (chk.kind == GOM_CHECK_LE) {
+            f->late = realloc (f->late, (f->n_late + 1) * sizeof *f->late);
+            f->late [f->n_late][0] = chk.cell;
+            f->late [f->n_late++][1] = chk.others [0];
+        }
+        else if (chk.kind == GOM_CHECK_SUM) {
+            cell->parts = chk.others;
+            cell->n_parts = chk.n_others;
+        }
+    }
     f->order = calloc ((size_t)f->n_cells + 1, sizeof (int));
     for (int i = 0; i < f->n_cells; i++)
         f->order [i] = i;
@@ -264,6 +247,8 @@ s_form_load (const char *path, form_t *f)
         gom_form_text (f->form, i, &code, &label, &required);
         f->text_codes [i] = strdup (code);
     }
+    //  A report's texts go in code order, as its cells (gom_report_check).
+    qsort (f->text_codes, f->n_texts, sizeof (char *), s_cmp_str);
     return 0;
 }
 
@@ -273,6 +258,7 @@ s_form_free (form_t *f)
     for (size_t i = 0; i < f->n_texts; i++)
         free (f->text_codes [i]);
     free (f->text_codes);
+    free (f->late);
     free (f->cells);
     free (f->order);
     gom_form_destroy (&f->form);
@@ -283,7 +269,7 @@ s_form_free (form_t *f)
 static int64_t
 s_figure (uint64_t *rng, const cell_t *c)
 {
-    bool people = strcmp (c->col, "people") == 0;
+    bool people = c->col && strcmp (c->col, "people") == 0;
     switch (c->section) {
         case 0: return s_between (rng, 800, 24000);
         case 1: return s_between (rng, 3, 160);
@@ -297,6 +283,20 @@ s_figure (uint64_t *rng, const cell_t *c)
     }
 }
 
+//  Each total the sum of its parts.
+static void
+s_sums (form_t *f, int64_t *val)
+{
+    for (int i = 0; i < f->n_cells; i++) {
+        cell_t *c = &f->cells [i];
+        if (!c->parts)
+            continue;
+        val [i] = 0;
+        for (size_t k = 0; k < c->n_parts; k++)
+            val [i] += val [c->parts [k]];
+    }
+}
+
 //  One report (an Envelope, packed) for unit, revision; values from rng.
 static uint8_t *
 s_make_report (form_t *f, uint64_t *rng, const char *unit, uint32_t revision,
@@ -306,22 +306,32 @@ s_make_report (form_t *f, uint64_t *rng, const char *unit, uint32_t revision,
     //  Parts first (in form order, so a row's `le` row is done), then sums.
     for (int i = 0; i < f->n_cells; i++) {
         cell_t *c = &f->cells [i];
-        if (c->n_sum_of)
+        if (c->parts)
             continue;
-        if (c->le_cell >= 0) {
-            int64_t max = val [c->le_cell];
+        if (c->n_le) {
+            int64_t max = val [c->le [0]];
+            for (int k = 1; k < c->n_le; k++)
+                max = val [c->le [k]] < max ? val [c->le [k]] : max;
             val [i] = s_between (rng, max * 35 / 100, max * 65 / 100);
         }
         else
             val [i] = s_figure (rng, c);
     }
-    for (int i = 0; i < f->n_cells; i++) {
-        cell_t *c = &f->cells [i];
-        if (!c->n_sum_of)
-            continue;
-        val [i] = 0;
-        for (int k = 0; k < c->n_sum_of; k++)
-            val [i] += val [c->sum_of [k]];
+    s_sums (f, val);
+    //  A part whose whole comes later in the form (a form-level check) is
+    //  cut down to it afterwards, and the totals made again.
+    for (int round = 0; round < 8; round++) {
+        bool cut = false;
+        for (size_t k = 0; k < f->n_late; k++) {
+            size_t a = f->late [k][0], b = f->late [k][1];
+            if (!f->cells [a].parts && val [a] > val [b]) {
+                val [a] = val [b];
+                cut = true;
+            }
+        }
+        if (!cut)
+            break;
+        s_sums (f, val);
     }
     Gom__Report r = GOM__REPORT__INIT;
     uint8_t id [GOM_ID_BYTES];
@@ -341,7 +351,7 @@ s_make_report (form_t *f, uint64_t *rng, const char *unit, uint32_t revision,
     for (int k = 0; k < f->n_cells; k++) {
         int i = f->order [k];
         gom__cell__init (&cells [k]);
-        cells [k].code = f->cells [i].code;
+        cells [k].code = (char *)f->cells [i].code;  //  packed, not changed
         cells [k].value = val [i];
         cellv [k] = &cells [k];
     }

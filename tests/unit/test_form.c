@@ -62,6 +62,30 @@ test_good (void)
     CHECK (gom_form_cell_count (f) == 7);  //  3 + 3 + 1
     //  sum on I1 and I2 (I3 lacks the parts), le x3 for I2, 1 explicit
     CHECK (gom_form_check_count (f) == 6);
+    //  The same checks through gom_form_check: I2.x <= I1.x for each
+    //  column, and the explicit I3.total <= I1.total, as LE; the two
+    //  rows' totals as SUM of pub and priv.
+    size_t le = 0, sum = 0;
+    bool explicit_le = false;
+    for (size_t k = 0; k < gom_form_check_count (f); k++) {
+        gom_form_check_t chk;
+        gom_form_check (f, k, &chk);
+        const char *cell = gom_form_cell_code (f, chk.cell);
+        if (chk.kind == GOM_CHECK_LE) {
+            le++;
+            CHECK (chk.n_others == 1);
+            explicit_le =
+                explicit_le || (strcmp (cell, "I3.total") == 0 &&
+                                strcmp (gom_form_cell_code (f, chk.others [0]),
+                                        "I1.total") == 0);
+        }
+        else if (chk.kind == GOM_CHECK_SUM) {
+            sum++;
+            CHECK (chk.n_others == 2 && strstr (cell, ".total") != NULL);
+            CHECK (strstr (gom_form_cell_code (f, chk.others [0]), ".pub"));
+        }
+    }
+    CHECK (le == 4 && sum == 2 && explicit_le);
     CHECK (gom_form_indicator_count (f) == 1 && gom_form_text_count (f) == 1);
     CHECK (gom_form_period_valid (f, "2026-H1"));
     CHECK (!gom_form_period_valid (f, "2026"));
