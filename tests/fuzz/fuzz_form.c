@@ -65,7 +65,16 @@ s_use (gom_form_t *f)
         gom_form_text (f, i, &code, &label, &required);
         FUZZ_REQUIRE (code && label, "text %zu", i);
     }
-    gom_form_check_count (f);
+    //  Every check names cells of the form.
+    for (size_t i = 0; i < gom_form_check_count (f); i++) {
+        gom_form_check_t chk;
+        gom_form_check (f, i, &chk);
+        FUZZ_REQUIRE (chk.kind == GOM_CHECK_REQUIRED || chk.cell < n_cells,
+                      "check %zu: cell %zu of %zu", i, chk.cell, n_cells);
+        for (size_t k = 0; k < chk.n_others; k++)
+            FUZZ_REQUIRE (chk.others [k] < n_cells, "check %zu: part %zu", i,
+                          k);
+    }
 
     //  A period of the form: its periods, or one of its type.
     const char *const *periods = gom_form_periods (f);
