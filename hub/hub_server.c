@@ -404,10 +404,6 @@ s_store_open (hub_t *self, char *err, size_t errlen)
     return store;
 }
 
-//  The writer thread's work on one batch: every message's database work in
-//  one transaction, committed (fsync'd) before any of it is answered; then
-//  a checkpoint if one is due. An empty batch is the loop saying it is idle:
-//  checkpoint, or try the database again.
 //  Opens the database again; if it cannot, the next try is in 1 s.
 static void
 s_store_reopen (hub_t *self)
@@ -422,6 +418,10 @@ s_store_reopen (hub_t *self)
     }
 }
 
+//  The writer thread's work on one batch: every message's database work in
+//  one transaction, committed (fsync'd) before any of it is answered; then
+//  a checkpoint if one is due. An empty batch is the loop saying it is idle:
+//  checkpoint, or try the database again.
 static void
 s_write_batch (hub_t *self, hub_batch_t *b)
 {
