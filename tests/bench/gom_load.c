@@ -61,8 +61,11 @@
     agents' would.
 
     Hub figures with --hub-pid: its CPU seconds over the run (utime+stime
-    from /proc/PID/stat), its peak resident memory (VmHWM, since its start)
-    and the most open file descriptors seen (sampled every 200 ms). */
+    from /proc/PID/stat), its peak resident memory (VmHWM, since its start),
+    the most open file descriptors seen (sampled every 200 ms), and per
+    report acknowledged, what it wrote to its files over the run (from
+    /proc/PID/io: bytes and calls passed to write and pwrite, and bytes of
+    page cache dirtied; its sockets use send, not counted). */
 #include "gom_config.h"
 #include "gom_form.h"
 #include "gom_keys.h"
@@ -954,23 +957,46 @@ s_proc_cpu_s (long pid)
     return (double)(utime + stime) / (double)sysconf (_SC_CLK_TCK);
 }
 
-static long
-s_proc_status_kb (long pid, const char *field)
+//  A "field: value" line of /proc/PID/FILE (status: kB; io: bytes or
+//  calls), or -1.
+static long long
+s_proc_field (long pid, const char *file, const char *field)
 {
     char path [64], line [256];
-    snprintf (path, sizeof path, "/proc/%ld/status", pid);
+    snprintf (path, sizeof path, "/proc/%ld/%s", pid, file);
     FILE *f = fopen (path, "r");
     if (!f)
         return -1;
-    long v = -1;
+    long long v = -1;
     size_t flen = strlen (field);
     while (fgets (line, sizeof line, f))
         if (strncmp (line, field, flen) == 0 && line [flen] == ':') {
-            v = atol (line + flen + 1);
+            v = atoll (line + flen + 1);
             break;
         }
     fclose (f);
     return v;
+}
+
+//  What the hub has written to its files (WAL, databases) since it
+//  started, from /proc/PID/io: bytes and calls passed to write(2) and
+//  pwrite(2) (its sockets use send(2), not counted), and bytes of page
+//  cache it dirtied. -1 where unreadable (only root and the hub's user
+//  may read the file).
+typedef struct {
+    long long bytes, calls, dirtied;
+} proc_io_t;
+
+static proc_io_t
+s_proc_io (long pid)
+{
+    proc_io_t io = { -1, -1, -1 };
+    if (pid) {
+        io.bytes = s_proc_field (pid, "io", "wchar");
+        io.calls = s_proc_field (pid, "io", "syscw");
+        io.dirtied = s_proc_field (pid, "io", "write_bytes");
+    }
+    return io;
 }
 
 static long
@@ -1135,6 +1161,7 @@ s_run (opts_t *o)
     zsys_set_max_sockets (L->n_agents * 4 + 64);
     zsys_init ();
     double hub_cpu0 = o->hub_pid ? s_proc_cpu_s (o->hub_pid) : 0;
+    proc_io_t io0 = s_proc_io (o->hub_pid);
     long fds_max = o->hub_pid ? s_proc_fds (o->hub_pid) : 0;
     struct rusage ru0;
     getrusage (RUSAGE_SELF, &ru0);
@@ -1239,7 +1266,9 @@ s_run (opts_t *o)
     struct rusage ru1;
     getrusage (RUSAGE_SELF, &ru1);
     double hub_cpu1 = o->hub_pid ? s_proc_cpu_s (o->hub_pid) : 0;
-    long hub_hwm = o->hub_pid ? s_proc_status_kb (o->hub_pid, "VmHWM") : 0;
+    long long hub_hwm =
+        o->hub_pid ? s_proc_field (o->hub_pid, "status", "VmHWM") : 0;
+    proc_io_t io1 = s_proc_io (o->hub_pid);
     long fds_end = o->hub_pid ? s_proc_fds (o->hub_pid) : 0;
     if (fds_end > fds_max)
         fds_max = fds_end;
@@ -1294,6 +1323,15 @@ s_run (opts_t *o)
         printf ("figure %s_hub_peak_rss %.1f MB\n", name,
                 (double)hub_hwm / 1024.0);
         printf ("figure %s_hub_fds_peak %ld fds\n", name, fds_max);
+        if (L->acked > 0 && io0.bytes >= 0 && io1.bytes >= io0.bytes) {
+            double n = (double)L->acked;
+            printf ("figure %s_hub_file_bytes_per_report %.0f bytes\n", name,
+                    (double)(io1.bytes - io0.bytes) / n);
+            printf ("figure %s_hub_file_writes_per_report %.2f calls\n", name,
+                    (double)(io1.calls - io0.calls) / n);
+            printf ("figure %s_hub_dirtied_per_report %.0f bytes\n", name,
+                    (double)(io1.dirtied - io0.dirtied) / n);
+        }
     }
     if (*L->first_nack)
         fprintf (stderr, "gom_load: first NACK: %s\n", L->first_nack);
