@@ -17,10 +17,8 @@ typedef struct {
     bool required;
 } cell_t;
 
-typedef enum { CHECK_LE, CHECK_SUM, CHECK_REQUIRED } check_kind_t;
-
 typedef struct {
-    check_kind_t kind;
+    gom_check_kind_t kind;
     size_t cell;     //  LE: the part; SUM: the total
     size_t *others;  //  LE: [whole]; SUM: parts; REQUIRED: cells
     size_t n_others;
@@ -214,7 +212,7 @@ s_add_cell (gom_form_t *self, ctx_t *ctx, const char *row, const char *col,
 }
 
 static check_t *
-s_add_check (gom_form_t *self, check_kind_t kind, size_t cell, size_t n)
+s_add_check (gom_form_t *self, gom_check_kind_t kind, size_t cell, size_t n)
 {
     if (self->n_checks == self->cap_checks) {
         self->cap_checks = self->cap_checks ? 2 * self->cap_checks : 32;
@@ -382,7 +380,7 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
                 if (s_cell (self, b) == SIZE_MAX)
                     continue;
                 check_t *chk =
-                    s_add_check (self, CHECK_LE, s_cell (self, a), 1);
+                    s_add_check (self, GOM_CHECK_LE, s_cell (self, a), 1);
                 chk->others [0] = s_cell (self, b);
                 matched++;
             }
@@ -417,7 +415,7 @@ s_section (gom_form_t *self, ctx_t *ctx, json_t *sec, size_t si)
             if (!all)
                 continue;  //  this row lacks one of the columns
             check_t *chk =
-                s_add_check (self, CHECK_SUM, ti, json_array_size (parts));
+                s_add_check (self, GOM_CHECK_SUM, ti, json_array_size (parts));
             json_array_foreach (parts, pi, p) {
                 char c [2 * GOM_CODE_MAX + 2];
                 snprintf (c, sizeof c, "%s.%s", rcode, json_string_value (p));
@@ -447,7 +445,7 @@ s_checks (gom_form_t *self, ctx_t *ctx, json_t *checks)
             size_t b = s_cell_ref (self, ctx, json_object_get (c, "max"), w);
             if (ctx->failed)
                 return;
-            s_add_check (self, CHECK_LE, a, 1)->others [0] = b;
+            s_add_check (self, GOM_CHECK_LE, a, 1)->others [0] = b;
         }
         else if (strcmp (type, "sum") == 0 || strcmp (type, "required") == 0) {
             bool sum = type [0] == 's';
@@ -460,8 +458,9 @@ s_checks (gom_form_t *self, ctx_t *ctx, json_t *checks)
                     : 0;
             if (ctx->failed)
                 return;
-            check_t *chk = s_add_check (self, sum ? CHECK_SUM : CHECK_REQUIRED,
-                                        a, json_array_size (list));
+            check_t *chk =
+                s_add_check (self, sum ? GOM_CHECK_SUM : GOM_CHECK_REQUIRED, a,
+                             json_array_size (list));
             size_t k;
             json_t *v;
             json_array_foreach (list, k, v) {
@@ -954,9 +953,7 @@ gom_form_check (gom_form_t *self, size_t i, gom_form_check_t *out)
 {
     assert (i < self->n_checks);
     const check_t *chk = &self->checks [i];
-    out->kind = chk->kind == CHECK_LE    ? GOM_CHECK_LE
-                : chk->kind == CHECK_SUM ? GOM_CHECK_SUM
-                                         : GOM_CHECK_REQUIRED;
+    out->kind = chk->kind;
     out->cell = chk->cell;
     out->others = chk->others;
     out->n_others = chk->n_others;
@@ -1141,7 +1138,7 @@ gom_form_check_report (gom_form_t *self, const Gom__Report *r, size_t *count)
                        self->cells [c].code);
     for (size_t k = 0; k < self->n_checks; k++) {
         check_t *chk = &self->checks [k];
-        if (chk->kind == CHECK_LE) {
+        if (chk->kind == GOM_CHECK_LE) {
             size_t a = chk->cell, b = chk->others [0];
             if (present [a] && present [b] && value [a] > value [b])
                 s_problem (
@@ -1154,7 +1151,7 @@ gom_form_check_report (gom_form_t *self, const Gom__Report *r, size_t *count)
                     self->cells [a].code, value [a], self->cells [b].code,
                     value [b]);
         }
-        else if (chk->kind == CHECK_SUM) {
+        else if (chk->kind == GOM_CHECK_SUM) {
             bool all = present [chk->cell];
             int64_t sum = 0;
             for (size_t i = 0; i < chk->n_others; i++) {

@@ -219,7 +219,8 @@ s_form_load (const char *path, form_t *f)
         f->cells [i].code = gom_form_cell_code (f->form, (size_t)i);
     //  A part is made a share of the cells it must not exceed, which are
     //  made first (form order); a total is the sum of its parts, made
-    //  after them.
+    //  after them. A whole that comes later (or a fifth one) is kept in
+    //  late, for the cut after the totals.
     for (size_t k = 0; k < gom_form_check_count (f->form); k++) {
         gom_form_check_t chk;
         gom_form_check (f->form, k, &chk);

@@ -40,11 +40,15 @@ CELLS = int(os.environ.get('GOM_CRASH_CELLS', '300'))
 
 class CrashTest(GomTestCase):
 
-    def _setup(self):
+    def _new_hub(self):
         hub = self.new_hub()
         # No per-key limit (600 at once, then 10 a second): it would make
         # the drain wait, not the kills land better.
         hub.set('max_reports_per_minute', 0)
+        return hub
+
+    def _setup(self):
+        hub = self._new_hub()
         agents = []
         for n, unit in ((1, 'K01'), (2, 'K02')):
             a = self.new_agent(hub, unit, name='agent%d' % n)
@@ -159,8 +163,7 @@ class CrashTest(GomTestCase):
         self._finish(hub, agents, ids)
 
     def test_kill9_submit_midway(self):
-        hub = self.new_hub()
-        hub.set('max_reports_per_minute', 0)
+        hub = self._new_hub()
         agent = self.new_agent(hub, 'K01')
         fdir = os.path.join(self.tmp, 'files')
         files = [self.report('K01', form='K%04d' % i,
