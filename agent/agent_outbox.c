@@ -5,7 +5,7 @@
 #include "gom_form.h"
 #include "gom_report.h"
 #include "gom_util.h"
-#include "gom_xlsx.h"
+#include "agent_xlsx.h"
 
 #include <czmq.h>
 #include <strings.h>
@@ -170,7 +170,7 @@ agent_read_report (const char *path, agent_file_t *kind_p,
     if (warn && warnlen)
         warn [0] = 0;
     return csv    ? gom_csv_read_noted (path, warn, warnlen, err, errlen)
-           : xlsx ? gom_xlsx_read (path, places_p, err, errlen)
+           : xlsx ? agent_xlsx_read (path, places_p, err, errlen)
                   : gom_report_from_json (path, err, errlen);
 }
 

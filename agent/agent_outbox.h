@@ -13,7 +13,7 @@
 
 #include "gom.pb-c.h"
 #include "gom_form.h"
-#include "gom_xlsx.h"
+#include "gom_xlsx_places.h"
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>

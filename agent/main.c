@@ -5,7 +5,7 @@
 #include "agent_transfer.h"
 #include "gom_config.h"
 #include "gom_csv.h"
-#include "gom_xlsx.h"
+#include "agent_xlsx.h"
 #include "gom_form.h"
 #include "gom_report.h"
 #include "gom_keys.h"
@@ -472,8 +472,9 @@ s_template (args_t *a)
     else if (a->xlsx && a->out)
         rc = s_fail ("give --out FILE.csv or --xlsx FILE.xlsx, not both");
     else if (a->xlsx) {
-        if (gom_xlsx_template (form, a->period, unit, (uint32_t)revision,
-                               a->xlsx, err, sizeof err) != 0)
+        if (agent_xlsx_template (opt.forms_dir, a->form, a->period, unit,
+                                 (uint32_t)revision, a->xlsx, err,
+                                 sizeof err) != 0)
             rc = s_fail ("%s", err);
     }
     else if (!(out = a->out ? fopen (a->out, "wb") : stdout))

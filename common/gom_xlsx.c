@@ -327,21 +327,6 @@ gom_xlsx_template (gom_form_t *form, const char *period, const char *unit,
 #define ROWS_MAX    100000
 #define COLUMNS_MAX 16384
 
-struct _gom_xlsx_places_t {
-    zhashx_t *by_code;  //  cell code -> "Báo cáo!D14"
-};
-
-void
-gom_xlsx_places_destroy (gom_xlsx_places_t **self_p)
-{
-    gom_xlsx_places_t *self = *self_p;
-    if (self) {
-        zhashx_destroy (&self->by_code);
-        free (self);
-        *self_p = NULL;
-    }
-}
-
 //  Unpacks one part of the workbook; NULL with err if it is missing (and
 //  required) or too big.
 static char *
@@ -861,11 +846,9 @@ gom_xlsx_read (const char *path, gom_xlsx_places_t **places_p, char *err,
                   "this workbook is a gom template (no #gom in cell A1): "
                   "make one with gom-agent template --xlsx");
     if (sheet) {
-        gom_xlsx_places_t *places = calloc (1, sizeof *places);
-        places->by_code = zhashx_new ();
-        zhashx_set_destructor (places->by_code,
-                               (zhashx_destructor_fn *)zstr_free);
-        gom_lines_t *lines = gom_lines_new (places->by_code, err, errlen);
+        gom_xlsx_places_t *places = gom_xlsx_places_new ();
+        gom_lines_t *lines =
+            gom_lines_new (gom_xlsx_places_map (places), err, errlen);
         char where [300];
         for (size_t i = 0; i < grid.n; i++) {
             row_t *row = &grid.rows [i];
@@ -901,36 +884,4 @@ gom_xlsx_read (const char *path, gom_xlsx_places_t **places_p, char *err,
     s_sheets_free (sheets, n_sheets);
     zip_discard (zip);
     return report;
-}
-
-char *
-gom_xlsx_locate (gom_xlsx_places_t *places, const char *problems)
-{
-    gom_buf_t out = { 0 };
-    const char *p = problems;
-    while (*p) {
-        const char *eol = strchr (p, '\n');
-        size_t len = eol ? (size_t)(eol - p) : strlen (p);
-        //  A problem about a cell starts "ô CODE".
-        const char *place = NULL;
-        if (len > 4 && !strncmp (p, "ô ", strlen ("ô "))) {
-            const char *code = p + strlen ("ô ");
-            size_t clen = strcspn (code, " \n");
-            char key [2 * GOM_CODE_MAX + 2];
-            if (clen < sizeof key) {
-                memcpy (key, code, clen);
-                key [clen] = 0;
-                place = zhashx_lookup (places->by_code, key);
-            }
-        }
-        if (place) {
-            gom_buf_add (&out, place, strlen (place));
-            gom_buf_add (&out, ": ", 2);
-        }
-        gom_buf_add (&out, p, len);
-        if (eol)
-            gom_buf_add (&out, "\n", 1);
-        p += len + (eol ? 1 : 0);
-    }
-    return gom_buf_take (&out);
 }

@@ -16,6 +16,7 @@
 
 #include "gom.pb-c.h"
 #include "gom_form.h"
+#include "gom_xlsx_places.h"
 
 //  The longest narrative text the template's validation lets Excel take
 //  into one cell, in characters.
@@ -27,21 +28,10 @@ int gom_xlsx_template (gom_form_t *form, const char *period, const char *unit,
                        uint32_t revision, const char *path, char *err,
                        size_t errlen);
 
-//  Where each cell of a read workbook was ("Báo cáo!D14"), to name places
-//  in the form's check problems.
-typedef struct _gom_xlsx_places_t gom_xlsx_places_t;
-
 //  Reads a filled workbook into a new Report (no report_id); NULL with err
 //  naming the sheet and cell of the fault. places_p (optional) gets the
 //  cells' addresses. Free with gom_report_free.
 Gom__Report *gom_xlsx_read (const char *path, gom_xlsx_places_t **places_p,
                             char *err, size_t errlen);
-
-//  The form check's problems (one a line, each naming a cell code first)
-//  with each line that names a cell of the workbook prefixed with its
-//  address. A new string.
-char *gom_xlsx_locate (gom_xlsx_places_t *places, const char *problems);
-
-void gom_xlsx_places_destroy (gom_xlsx_places_t **self_p);
 
 #endif

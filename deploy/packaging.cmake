@@ -6,7 +6,8 @@
 # Dependencies from dpkg-shlibdeps (package dpkg-dev), plus adduser.
 
 install(TARGETS gom-hub RUNTIME DESTINATION bin COMPONENT hub)
-install(TARGETS gom-agent RUNTIME DESTINATION bin COMPONENT agent)
+install(TARGETS gom-agent gom-agent-xlsx RUNTIME DESTINATION bin
+        COMPONENT agent)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/gom-hub.service
         DESTINATION /lib/systemd/system COMPONENT hub)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/gom-agent.service

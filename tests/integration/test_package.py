@@ -33,7 +33,7 @@ EXPECT = {
                 './usr/share/gom/hub.cfg.sample',
                 './usr/share/gom/forms/HT-VSTBPN-6T.json',
                 './usr/share/doc/gom-hub/operations.md'],
-    'gom-agent': ['./usr/bin/gom-agent',
+    'gom-agent': ['./usr/bin/gom-agent', './usr/bin/gom-agent-xlsx',
                   './lib/systemd/system/gom-agent.service',
                   './usr/share/gom/agent.cfg.sample',
                   './usr/share/gom/samples/18073-2026-H1.json',
@@ -43,8 +43,10 @@ DEPENDS = {
     'gom-hub': ['adduser', 'libzmq5', 'libczmq4', 'libsqlite3-0',
                 'libsystemd0', 'libsodium23', 'libmicrohttpd12',
                 'libxlsxwriter4', 'libc6'],
+    # The Excel libraries: gom-agent-xlsx's (agent/agent_xlsx.h).
     'gom-agent': ['adduser', 'libzmq5', 'libczmq4', 'libsqlite3-0',
-                  'libsystemd0', 'libc6'],
+                  'libsystemd0', 'libxlsxwriter4', 'libzip4', 'libxml2',
+                  'libc6'],
 }
 
 

@@ -25,6 +25,14 @@ encrypted workbook is too) named .xlsx, a truncated file, a text file named
 .xlsx: each is refused with a message naming what is wrong (the sheet and
 cell address where there is one), nothing is queued, the file is kept; the
 same files dropped in the spool folder go to rejected/ with a reason file.
+
+test_reader_is_a_helper_process: the agent's daemon reads a workbook from
+its spool folder through its helper gom-agent-xlsx, and maps none of the
+Excel libraries (libxml2, libzip, libxlsxwriter, libcrypto) itself; a
+helper that is missing, crashes, fails or answers garbage gets the file
+refused with what happened (nothing queued, the file kept); a daemon whose
+helper crashes moves the workbook to rejected/ with the reason, stays up,
+and delivers the next report.
 """
 import json
 import os
@@ -499,6 +507,78 @@ class Xlsx(SeedFormsBase):
         self.wait_all_acked(a, 1)
         self.assertTrue(os.path.exists(os.path.join(spool, 'done',
                                                     'good.xlsx')))
+
+    def _helper(self, name, body):
+        """A stand-in for gom-agent-xlsx: a shell script."""
+        path = os.path.join(self.tmp, name)
+        with open(path, 'w') as f:
+            f.write('#!/bin/sh\n' + body + '\n')
+        os.chmod(path, 0o755)
+        return path
+
+    def test_reader_is_a_helper_process(self):
+        hub, agents = self.start(units=COMMUNES[:1])
+        a = agents[COMMUNES[0]]
+        form = 'HT-VSTBPN-6T'
+        model = FormModel(load_form(form))
+        values = model.draw(random.Random(11), empty=0)
+        tpl = template(a, form, PERIODS[form],
+                       os.path.join(self.tmp, 'tpl.xlsx'))
+        texts = {c: 'Ổn định.' for c, _ in model.texts}
+        good = os.path.join(self.tmp, 'good.xlsx')
+        fill_xlsx(self, tpl, model, values, texts, good)
+
+        # Through the spool folder: the daemon takes the workbook, and
+        # neither the Excel reader's libraries nor the template writer's
+        # are in its memory (they are the helper's).
+        shutil.copy(good, os.path.join(a.spool, 'good.xlsx'))
+        self.wait_all_acked(a, 1)
+        with open('/proc/%d/maps' % a.proc.pid) as f:
+            maps = f.read()
+        self.assertIn('libzmq', maps)
+        self.assertEqual([lib for lib in ('libxml2', 'libzip', 'libxlsxwriter',
+                                          'libcrypto') if lib in maps], [],
+                         'Excel libraries in the daemon\'s memory')
+
+        # A helper that is missing, crashes, or answers garbage: the file
+        # is refused with what happened, nothing is queued, the file kept.
+        broken = {
+            'missing': (os.path.join(self.tmp, 'no-such-helper'),
+                        ['cannot run the Excel helper', 'no-such-helper']),
+            'crash': (self._helper('crash', 'kill -SEGV $$'),
+                      ['stopped with signal 11', 'save it again']),
+            'garbage': (self._helper('garbage', 'printf "\\377\\377\\377"'),
+                        ['an answer gom-agent cannot read']),
+            'fails': (self._helper('fails', 'echo "out of memory" >&2; exit 3'),
+                      ['failed (exit 3): out of memory']),
+        }
+        for name, (helper, needles) in sorted(broken.items()):
+            path = os.path.join(self.tmp, name + '.xlsx')
+            shutil.copy(good, path)
+            os.environ['GOM_AGENT_XLSX'] = helper
+            try:
+                self.assert_refused(a, path, *needles)
+            finally:
+                del os.environ['GOM_AGENT_XLSX']
+
+        # The daemon with a helper that crashes on every workbook: the
+        # file goes to rejected/ with the reason, the daemon goes on, and
+        # a JSON report dropped after it is delivered.
+        a.stop()
+        gomtest.start_with_fault(a, broken['crash'][0], var='GOM_AGENT_XLSX')
+        shutil.copy(good, os.path.join(a.spool, 'again.xlsx'))
+        reason = os.path.join(a.spool, 'rejected', 'again.xlsx.reason.txt')
+        self.wait_for(lambda: os.path.exists(reason), 30,
+                      'the crash of the helper rejects the workbook')
+        with open(reason, encoding='utf-8') as f:
+            self.assertIn('stopped with signal 11', f.read())
+        a.assert_alive()
+        report = self.report(COMMUNES[0], form=form, period=PERIODS[form],
+                             revision=2, cells=values, texts=texts)
+        with open(report, 'rb') as f:
+            gomtest.write_file_atomic(os.path.join(a.spool, 'r2.json'),
+                                      f.read())
+        self.wait_all_acked(a, 2)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,232 @@
+/*  agent_xlsx: see agent_xlsx.h. The helper's answer to `read` is a packed
+    gom.XlsxRead (proto/gom_local.proto) on its standard output; to
+    `template`, its exit status, with the reason on its standard error. */
+#include "agent_xlsx.h"
+#include "gom_local.pb-c.h"
+#include "gom_report.h"
+#include "gom_util.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+//  The most the helper's answer may be: the largest report with its
+//  places is a few MB.
+#define OUT_MAX (64 * 1048576)
+
+//  The helper's path: $GOM_AGENT_XLSX, or gom-agent-xlsx in the folder of
+//  the running program. A new string.
+static char *
+s_helper_path (void)
+{
+    const char *env = getenv ("GOM_AGENT_XLSX");
+    if (env && *env)
+        return strdup (env);
+    char self [4096];
+    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+    char *slash = n > 0 ? memrchr (self, '/', (size_t)n) : NULL;
+    if (!slash)
+        return strdup ("/usr/bin/gom-agent-xlsx");
+    return zsys_sprintf ("%.*s/gom-agent-xlsx", (int)(slash - self), self);
+}
+
+//  Reads what is ready on fd into buf, up to max bytes in all; false at
+//  the end of the stream (or an error).
+static bool
+s_drain (int fd, gom_buf_t *buf, size_t max, bool *overflow)
+{
+    char chunk [65536];
+    ssize_t n = read (fd, chunk, sizeof chunk);
+    if (n < 0)
+        return errno == EINTR || errno == EAGAIN;
+    if (n == 0)
+        return false;
+    if (buf->len + (size_t)n > max) {
+        *overflow = true;
+        n = (ssize_t)(max - buf->len);
+    }
+    gom_buf_add (buf, chunk, (size_t)n);
+    return true;
+}
+
+//  Runs the helper with argv (argv[0] its path), standard input from
+//  /dev/null and no other descriptor of ours; out gets its standard
+//  output, errtext the start of its standard error. Its wait status, or -1
+//  with err if it could not start, said too much or took too long (then
+//  it is killed).
+static int
+s_run (char *const argv [], gom_buf_t *out, gom_buf_t *errtext, char *err,
+       size_t errlen)
+{
+    int opipe [2], epipe [2];
+    if (pipe2 (opipe, O_CLOEXEC) != 0) {
+        snprintf (err, errlen, "cannot make a pipe: %s", strerror (errno));
+        return -1;
+    }
+    if (pipe2 (epipe, O_CLOEXEC) != 0) {
+        snprintf (err, errlen, "cannot make a pipe: %s", strerror (errno));
+        close (opipe [0]);
+        close (opipe [1]);
+        return -1;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init (&fa);
+    posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2 (&fa, opipe [1], 1);
+    posix_spawn_file_actions_adddup2 (&fa, epipe [1], 2);
+    posix_spawn_file_actions_addclosefrom_np (&fa, 3);
+    pid_t pid;
+    int rc = posix_spawn (&pid, argv [0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy (&fa);
+    close (opipe [1]);
+    close (epipe [1]);
+    if (rc != 0) {
+        snprintf (err, errlen,
+                  "cannot run the Excel helper %s: %s (gom-agent-xlsx is "
+                  "part of gom-agent; install the package again)",
+                  argv [0], strerror (rc));
+        close (opipe [0]);
+        close (epipe [0]);
+        return -1;
+    }
+    int64_t deadline = gom_mono_ms () + AGENT_XLSX_TIMEOUT_MS;
+    bool out_open = true, err_open = true, overflow = false, late = false;
+    while ((out_open || err_open) && !overflow) {
+        struct pollfd pfd [2] = { { out_open ? opipe [0] : -1, POLLIN, 0 },
+                                  { err_open ? epipe [0] : -1, POLLIN, 0 } };
+        int64_t left = deadline - gom_mono_ms ();
+        if (left <= 0) {
+            late = true;
+            break;
+        }
+        if (poll (pfd, 2, (int)left) < 0 && errno != EINTR)
+            break;
+        if (out_open && pfd [0].revents)
+            out_open = s_drain (opipe [0], out, OUT_MAX, &overflow);
+        bool ignored = false;
+        if (err_open && pfd [1].revents)
+            err_open = s_drain (epipe [0], errtext, 2000, &ignored);
+    }
+    close (opipe [0]);
+    close (epipe [0]);
+    if (late || overflow)
+        kill (pid, SIGKILL);
+    int status = 0;
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (late)
+        snprintf (err, errlen,
+                  "the Excel helper took more than %d s over this workbook "
+                  "and was stopped: open it in Excel and save it again",
+                  AGENT_XLSX_TIMEOUT_MS / 1000);
+    else if (overflow)
+        snprintf (err, errlen,
+                  "the Excel helper's answer for this workbook is over %d "
+                  "MB: it is not a report",
+                  OUT_MAX / 1048576);
+    return late || overflow ? -1 : status;
+}
+
+//  err for a helper that ended other than by answering: status as waitpid
+//  gives it, errtext what it printed.
+static void
+s_failed (const char *helper, int status, gom_buf_t *errtext, char *err,
+          size_t errlen)
+{
+    const char *text = errtext->data ? errtext->data : "";
+    int textlen = (int)strcspn (text, "\n");
+    if (WIFSIGNALED (status))
+        snprintf (err, errlen,
+                  "the Excel helper %s stopped with signal %d (%s) over this "
+                  "workbook: it may be damaged; open it in Excel and save it "
+                  "again%s%.*s",
+                  helper, WTERMSIG (status), strsignal (WTERMSIG (status)),
+                  textlen ? ": " : "", textlen, text);
+    else
+        snprintf (err, errlen, "the Excel helper %s failed (exit %d)%s%.*s",
+                  helper, WEXITSTATUS (status), textlen ? ": " : "", textlen,
+                  text);
+}
+
+Gom__Report *
+agent_xlsx_read (const char *path, gom_xlsx_places_t **places_p, char *err,
+                 size_t errlen)
+{
+    if (places_p)
+        *places_p = NULL;
+    char *helper = s_helper_path ();
+    char *argv [] = { helper, "read", (char *)path, NULL };
+    gom_buf_t out = { 0 }, errtext = { 0 };
+    int status = s_run (argv, &out, &errtext, err, errlen);
+    Gom__Report *report = NULL;
+    Gom__XlsxRead *answer = NULL;
+    if (status < 0)
+        goto done;
+    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+        s_failed (helper, status, &errtext, err, errlen);
+        goto done;
+    }
+    answer = gom__xlsx_read__unpack (NULL, out.len, (uint8_t *)out.data);
+    if (!answer || (!answer->report && !(answer->error && *answer->error))) {
+        snprintf (err, errlen,
+                  "the Excel helper %s gave an answer gom-agent cannot read "
+                  "(are both from the same gom-agent package?)",
+                  helper);
+        goto done;
+    }
+    if (!answer->report) {
+        snprintf (err, errlen, "%s", answer->error);
+        goto done;
+    }
+    //  The report is the caller's now; it was unpacked with the default
+    //  allocator, as gom_report_free expects.
+    report = answer->report;
+    answer->report = NULL;
+    if (places_p) {
+        gom_xlsx_places_t *places = gom_xlsx_places_new ();
+        for (size_t i = 0; i < answer->n_places; i++)
+            zhashx_update (gom_xlsx_places_map (places),
+                           answer->places [i]->code,
+                           strdup (answer->places [i]->address));
+        *places_p = places;
+    }
+done:
+    if (answer)
+        gom__xlsx_read__free_unpacked (answer, NULL);
+    free (gom_buf_take (&out));
+    free (gom_buf_take (&errtext));
+    free (helper);
+    return report;
+}
+
+int
+agent_xlsx_template (const char *forms_dir, const char *form,
+                     const char *period, const char *unit, uint32_t revision,
+                     const char *path, char *err, size_t errlen)
+{
+    char *helper = s_helper_path ();
+    char rev [16];
+    snprintf (rev, sizeof rev, "%u", revision);
+    char *argv [] = { helper,       "template",     (char *)forms_dir,
+                      (char *)form, (char *)period, (char *)unit,
+                      rev,          (char *)path,   NULL };
+    gom_buf_t out = { 0 }, errtext = { 0 };
+    int status = s_run (argv, &out, &errtext, err, errlen);
+    int rc = -1;
+    if (status >= 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0)
+        rc = 0;
+    else if (status >= 0 && WIFEXITED (status) && WEXITSTATUS (status) == 1 &&
+             errtext.len)
+        //  The helper's own reason, as gom_xlsx_template gives it.
+        snprintf (err, errlen, "%.*s", (int)strcspn (errtext.data, "\n"),
+                  errtext.data);
+    else if (status >= 0)
+        s_failed (helper, status, &errtext, err, errlen);
+    free (gom_buf_take (&out));
+    free (gom_buf_take (&errtext));
+    free (helper);
+    return rc;
+}
