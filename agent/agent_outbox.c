@@ -156,8 +156,8 @@ s_unit_padded (char **units, const char *unit)
 
 Gom__Report *
 agent_read_report (const char *path, agent_file_t *kind_p,
-                   gom_xlsx_places_t **places_p, char *warn, size_t warnlen,
-                   char *err, size_t errlen)
+                   gom_xlsx_places_t **places_p, bool *later_p, char *warn,
+                   size_t warnlen, char *err, size_t errlen)
 {
     size_t plen = strlen (path);
     bool csv = plen > 4 && strcasecmp (path + plen - 4, ".csv") == 0;
@@ -167,10 +167,12 @@ agent_read_report (const char *path, agent_file_t *kind_p,
                   : xlsx ? AGENT_FILE_XLSX
                          : AGENT_FILE_JSON;
     *places_p = NULL;
+    if (later_p)
+        *later_p = false;
     if (warn && warnlen)
         warn [0] = 0;
     return csv    ? gom_csv_read_noted (path, warn, warnlen, err, errlen)
-           : xlsx ? agent_xlsx_read (path, places_p, err, errlen)
+           : xlsx ? agent_xlsx_read (path, places_p, later_p, err, errlen)
                   : gom_report_from_json (path, err, errlen);
 }
 
@@ -195,12 +197,13 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
     char err [2048];
     agent_file_t kind;
     gom_xlsx_places_t *places;
-    Gom__Report *r = agent_read_report (path, &kind, &places, warn, warnlen,
-                                        err, sizeof err);
+    bool later;
+    Gom__Report *r = agent_read_report (path, &kind, &places, &later, warn,
+                                        warnlen, err, sizeof err);
     bool csv = kind == AGENT_FILE_CSV, xlsx = kind == AGENT_FILE_XLSX;
     if (!r) {
         snprintf (line, linelen, "%s", err);
-        return OUTBOX_REFUSED;
+        return later ? OUTBOX_LATER : OUTBOX_REFUSED;
     }
     outbox_take_t result = OUTBOX_REFUSED;
     uint8_t *content = NULL, *payload = NULL;

@@ -28,9 +28,10 @@ typedef struct _agent_outbox_t agent_outbox_t;
 #define AGENT_OUTBOX_RESERVE (16 * 1024 * 1024)
 
 typedef enum {
-    OUTBOX_QUEUED,  //  new in the outbox
-    OUTBOX_SAME,    //  already there with the same content
-    OUTBOX_REFUSED  //  not taken; see the message
+    OUTBOX_QUEUED,   //  new in the outbox
+    OUTBOX_SAME,     //  already there with the same content
+    OUTBOX_REFUSED,  //  not taken; see the message
+    OUTBOX_LATER     //  not read now (the agent is stopping): try again
 } outbox_take_t;
 
 agent_outbox_t *agent_outbox_open (const char *path, bool create, char *err,
@@ -54,11 +55,13 @@ sqlite3 *agent_outbox_db (agent_outbox_t *self);
 //  A report file as submit, the spool folder and check read it: ".csv" and
 //  ".xlsx" are filled-in templates, anything else is JSON. *xlsx_p (if
 //  given) gets which; *places_p gets a workbook's cells' addresses (NULL
-//  for other files); warn as gom_csv_read_noted. NULL with err.
+//  for other files); warn as gom_csv_read_noted. NULL with err; *later_p
+//  (if given) set if no fault of the file's (agent_xlsx_read).
 typedef enum { AGENT_FILE_JSON, AGENT_FILE_CSV, AGENT_FILE_XLSX } agent_file_t;
 Gom__Report *agent_read_report (const char *path, agent_file_t *kind_p,
-                                gom_xlsx_places_t **places_p, char *warn,
-                                size_t warnlen, char *err, size_t errlen);
+                                gom_xlsx_places_t **places_p, bool *later_p,
+                                char *warn, size_t warnlen, char *err,
+                                size_t errlen);
 
 //  The form's problems with report (gom_form_check_report), each about a
 //  workbook's cell prefixed with its address when places is given; NULL

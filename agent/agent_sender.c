@@ -1095,12 +1095,13 @@ agent_sender_run (agent_options_t *opt)
             //  The spool writes its own transactions.
             s_tx_commit (self);
             int settling;
-            int taken = agent_spool_scan (self->outbox, opt, &settling);
+            bool more;
+            agent_spool_scan (self->outbox, opt, &settling, &more);
             //  Watched: a look now and then all the same (a folder shared
             //  over the network may not tell); files still settling or
             //  more waiting: soon.
             self->spool_due_ms =
-                now + (taken >= 1000         ? 0
+                now + (more                  ? 0
                        : settling            ? opt->spool_settle_ms + 20
                        : self->watch_fd >= 0 ? 60000
                                              : opt->spool_scan_ms);

@@ -2,6 +2,8 @@
     before its file moves; a crash between the two takes the file in again
     next time, which the outbox answers with "already queued". */
 #include "agent_spool.h"
+#include "gom_notify.h"
+#include "gom_signals.h"
 #include "gom_util.h"
 
 #include <czmq.h>
@@ -36,9 +38,11 @@ s_move (const char *path, const char *folder, const char *name)
 }
 
 int
-agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling)
+agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling,
+                  bool *more)
 {
     *settling = 0;
+    *more = false;
     DIR *dir = opendir (opt->spool_dir);
     if (!dir)
         return 0;
@@ -49,7 +53,14 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling)
     int count = 0;
     struct dirent *e;
     int64_t now = gom_now_ms ();
-    while ((e = readdir (dir)) && count < 1000) {
+    int64_t until = gom_mono_ms () + AGENT_SPOOL_PASS_MS;
+    while ((e = readdir (dir))) {
+        if (count >= 1000 || gom_mono_ms () >= until ||
+            gom_signals_stop_pending ()) {
+            *more = true;
+            break;
+        }
+        gom_notify_watchdog ();
         const char *name = e->d_name;
         //  Skipped: hidden and partial files, editors' backups, and the
         //  owner files ("~$name.xlsx") Excel keeps while a workbook is open.
@@ -74,6 +85,12 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling)
         outbox_take_t taken = agent_outbox_take_file (
             outbox, path, opt->units, opt->max_report_bytes, opt->forms_dir,
             false, line, sizeof line, warn, sizeof warn);
+        if (taken == OUTBOX_LATER) {
+            //  Left where it is, for the next pass.
+            zsys_info ("spool: %s left for later: %s", name, line);
+            free (path);
+            break;
+        }
         if (taken == OUTBOX_REFUSED) {
             zsys_warning ("spool: %s refused: %s", name, line);
             char *dest = s_move (path, rejected, name);

@@ -9,9 +9,16 @@
 #include "agent_outbox.h"
 #include "agent_sender.h"
 
+//  The longest one pass reads files before it leaves the rest for the
+//  next (the daemon's loop waits for it).
+#define AGENT_SPOOL_PASS_MS 5000
+
 //  One pass over the folder; returns how many files it took in or refused.
-//  *settling gets how many it left because they changed too lately.
+//  *settling gets how many it left because they changed too lately; *more
+//  is set if it stopped before the end (1,000 files, AGENT_SPOOL_PASS_MS,
+//  or the agent stopping), so that the next pass comes at once. A file
+//  that cannot be read now (OUTBOX_LATER) ends the pass, and stays.
 int agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt,
-                      int *settling);
+                      int *settling, bool *more);
 
 #endif

@@ -3,7 +3,9 @@
     `template`, its exit status, with the reason on its standard error. */
 #include "agent_xlsx.h"
 #include "gom_local.pb-c.h"
+#include "gom_notify.h"
 #include "gom_report.h"
+#include "gom_signals.h"
 #include "gom_util.h"
 
 #include <fcntl.h>
@@ -52,25 +54,51 @@ s_drain (int fd, gom_buf_t *buf, size_t max, bool *overflow)
     return true;
 }
 
-//  Runs the helper with argv (argv[0] its path), standard input from
-//  /dev/null and no other descriptor of ours; out gets its standard
-//  output, errtext the start of its standard error. Its wait status, or -1
-//  with err if it could not start, said too much or took too long (then
-//  it is killed).
-static int
-s_run (char *const argv [], gom_buf_t *out, gom_buf_t *errtext, char *err,
-       size_t errlen)
+//  How a run of the helper ended, beside its wait status.
+typedef enum {
+    RUN_EXITED,   //  it ended by itself: see the status
+    RUN_FAILED,   //  it could not start, or the wait failed: err
+    RUN_LATE,     //  killed: it took longer than AGENT_XLSX_TIMEOUT_MS
+    RUN_TOO_BIG,  //  killed: its answer was over OUT_MAX
+    RUN_STOPPING  //  killed: the agent is asked to stop
+} run_end_t;
+
+//  Waits up to ms for pid to end, polling; true with *status if it did.
+static bool
+s_reap (pid_t pid, int *status, int64_t ms)
+{
+    int64_t until = gom_mono_ms () + ms;
+    while (true) {
+        pid_t got = waitpid (pid, status, WNOHANG);
+        if (got == pid || (got < 0 && errno != EINTR))
+            return got == pid;
+        if (gom_mono_ms () >= until)
+            return false;
+        poll (NULL, 0, 10);
+    }
+}
+
+//  Runs the helper with argv (argv[0] its path): standard input from
+//  /dev/null, no other descriptor of ours, the signals as a new program
+//  has them (the daemon blocks SIGINT, SIGTERM and SIGHUP and ignores
+//  SIGPIPE, and a child would inherit that). out gets its standard
+//  output, errtext the start of its standard error, *status its wait
+//  status. Meanwhile systemd's watchdog is pinged, and a stop signal for
+//  the agent stops the helper.
+static run_end_t
+s_run (char *const argv [], gom_buf_t *out, gom_buf_t *errtext, int *status,
+       char *err, size_t errlen)
 {
     int opipe [2], epipe [2];
     if (pipe2 (opipe, O_CLOEXEC) != 0) {
         snprintf (err, errlen, "cannot make a pipe: %s", strerror (errno));
-        return -1;
+        return RUN_FAILED;
     }
     if (pipe2 (epipe, O_CLOEXEC) != 0) {
         snprintf (err, errlen, "cannot make a pipe: %s", strerror (errno));
         close (opipe [0]);
         close (opipe [1]);
-        return -1;
+        return RUN_FAILED;
     }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init (&fa);
@@ -78,9 +106,23 @@ s_run (char *const argv [], gom_buf_t *out, gom_buf_t *errtext, char *err,
     posix_spawn_file_actions_adddup2 (&fa, opipe [1], 1);
     posix_spawn_file_actions_adddup2 (&fa, epipe [1], 2);
     posix_spawn_file_actions_addclosefrom_np (&fa, 3);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init (&attr);
+    sigset_t none, defaults;
+    sigemptyset (&none);
+    sigemptyset (&defaults);
+    sigaddset (&defaults, SIGINT);
+    sigaddset (&defaults, SIGTERM);
+    sigaddset (&defaults, SIGHUP);
+    sigaddset (&defaults, SIGPIPE);
+    posix_spawnattr_setsigmask (&attr, &none);
+    posix_spawnattr_setsigdefault (&attr, &defaults);
+    posix_spawnattr_setflags (&attr,
+                              POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int rc = posix_spawn (&pid, argv [0], &fa, NULL, argv, environ);
+    int rc = posix_spawn (&pid, argv [0], &fa, &attr, argv, environ);
     posix_spawn_file_actions_destroy (&fa);
+    posix_spawnattr_destroy (&attr);
     close (opipe [1]);
     close (epipe [1]);
     if (rc != 0) {
@@ -90,83 +132,117 @@ s_run (char *const argv [], gom_buf_t *out, gom_buf_t *errtext, char *err,
                   argv [0], strerror (rc));
         close (opipe [0]);
         close (epipe [0]);
-        return -1;
+        return RUN_FAILED;
     }
     int64_t deadline = gom_mono_ms () + AGENT_XLSX_TIMEOUT_MS;
-    bool out_open = true, err_open = true, overflow = false, late = false;
-    while ((out_open || err_open) && !overflow) {
-        struct pollfd pfd [2] = { { out_open ? opipe [0] : -1, POLLIN, 0 },
-                                  { err_open ? epipe [0] : -1, POLLIN, 0 } };
-        int64_t left = deadline - gom_mono_ms ();
-        if (left <= 0) {
-            late = true;
+    run_end_t end = RUN_EXITED;
+    bool out_open = true, err_open = true, overflow = false, ignored = false;
+    while (out_open || err_open) {
+        gom_notify_watchdog ();
+        if (gom_signals_stop_pending ()) {
+            end = RUN_STOPPING;
             break;
         }
-        if (poll (pfd, 2, (int)left) < 0 && errno != EINTR)
+        int64_t left = deadline - gom_mono_ms ();
+        if (left <= 0) {
+            end = RUN_LATE;
             break;
+        }
+        struct pollfd pfd [2] = { { out_open ? opipe [0] : -1, POLLIN, 0 },
+                                  { err_open ? epipe [0] : -1, POLLIN, 0 } };
+        if (poll (pfd, 2, (int)(left < 1000 ? left : 1000)) < 0 &&
+            errno != EINTR) {
+            snprintf (err, errlen, "cannot wait for the Excel helper: %s",
+                      strerror (errno));
+            end = RUN_FAILED;
+            break;
+        }
         if (out_open && pfd [0].revents)
             out_open = s_drain (opipe [0], out, OUT_MAX, &overflow);
-        bool ignored = false;
         if (err_open && pfd [1].revents)
             err_open = s_drain (epipe [0], errtext, 2000, &ignored);
+        if (overflow) {
+            end = RUN_TOO_BIG;
+            break;
+        }
     }
     close (opipe [0]);
     close (epipe [0]);
-    if (late || overflow)
+    //  Both pipes closed: it ends now, or it is made to.
+    int64_t left = deadline - gom_mono_ms ();
+    if (end != RUN_EXITED || !s_reap (pid, status, left > 0 ? left : 0)) {
+        if (end == RUN_EXITED)
+            end = RUN_LATE;
         kill (pid, SIGKILL);
-    int status = 0;
-    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (late)
+        while (waitpid (pid, status, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (end == RUN_LATE)
         snprintf (err, errlen,
-                  "the Excel helper took more than %d s over this workbook "
-                  "and was stopped: open it in Excel and save it again",
-                  AGENT_XLSX_TIMEOUT_MS / 1000);
-    else if (overflow)
+                  "the Excel helper %s took more than %d s and was stopped",
+                  argv [0], AGENT_XLSX_TIMEOUT_MS / 1000);
+    else if (end == RUN_TOO_BIG)
         snprintf (err, errlen,
-                  "the Excel helper's answer for this workbook is over %d "
-                  "MB: it is not a report",
-                  OUT_MAX / 1048576);
-    return late || overflow ? -1 : status;
+                  "the Excel helper %s said more than %d MiB and was stopped",
+                  argv [0], OUT_MAX / 1048576);
+    else if (end == RUN_STOPPING)
+        snprintf (err, errlen, "not read: gom-agent is stopping");
+    return end;
 }
 
 //  err for a helper that ended other than by answering: status as waitpid
-//  gives it, errtext what it printed.
-static void
+//  gives it, errtext what it printed. True if a signal to stop it did
+//  (systemd stopping the service: no fault of the workbook).
+static bool
 s_failed (const char *helper, int status, gom_buf_t *errtext, char *err,
           size_t errlen)
 {
     const char *text = errtext->data ? errtext->data : "";
     int textlen = (int)strcspn (text, "\n");
-    if (WIFSIGNALED (status))
+    int sig = WIFSIGNALED (status) ? WTERMSIG (status) : 0;
+    if (sig)
         snprintf (err, errlen,
-                  "the Excel helper %s stopped with signal %d (%s) over this "
-                  "workbook: it may be damaged; open it in Excel and save it "
-                  "again%s%.*s",
-                  helper, WTERMSIG (status), strsignal (WTERMSIG (status)),
-                  textlen ? ": " : "", textlen, text);
+                  "the Excel helper %s stopped with signal %d (%s)%s%.*s",
+                  helper, sig, strsignal (sig), textlen ? ": " : "", textlen,
+                  text);
     else
         snprintf (err, errlen, "the Excel helper %s failed (exit %d)%s%.*s",
                   helper, WEXITSTATUS (status), textlen ? ": " : "", textlen,
                   text);
+    return sig == SIGTERM || sig == SIGINT || sig == SIGHUP;
 }
 
 Gom__Report *
-agent_xlsx_read (const char *path, gom_xlsx_places_t **places_p, char *err,
-                 size_t errlen)
+agent_xlsx_read (const char *path, gom_xlsx_places_t **places_p, bool *later_p,
+                 char *err, size_t errlen)
 {
     if (places_p)
         *places_p = NULL;
+    if (later_p)
+        *later_p = false;
     char *helper = s_helper_path ();
     char *argv [] = { helper, "read", (char *)path, NULL };
     gom_buf_t out = { 0 }, errtext = { 0 };
-    int status = s_run (argv, &out, &errtext, err, errlen);
+    int status = 0;
+    run_end_t end = s_run (argv, &out, &errtext, &status, err, errlen);
     Gom__Report *report = NULL;
     Gom__XlsxRead *answer = NULL;
-    if (status < 0)
+    bool later = end == RUN_STOPPING;
+    if (end == RUN_LATE || end == RUN_TOO_BIG) {
+        size_t used = strlen (err);
+        snprintf (err + used, errlen - used,
+                  " over this workbook: open it in Excel and save it again");
+    }
+    if (end != RUN_EXITED)
         goto done;
     if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-        s_failed (helper, status, &errtext, err, errlen);
+        later = s_failed (helper, status, &errtext, err, errlen);
+        if (!later && WIFSIGNALED (status)) {
+            size_t used = strlen (err);
+            snprintf (err + used, errlen - used,
+                      " over this workbook: it may be damaged; open it in "
+                      "Excel and save it again");
+        }
         goto done;
     }
     answer = gom__xlsx_read__unpack (NULL, out.len, (uint8_t *)out.data);
@@ -194,6 +270,8 @@ agent_xlsx_read (const char *path, gom_xlsx_places_t **places_p, char *err,
         *places_p = places;
     }
 done:
+    if (later_p)
+        *later_p = later;
     if (answer)
         gom__xlsx_read__free_unpacked (answer, NULL);
     free (gom_buf_take (&out));
@@ -214,16 +292,18 @@ agent_xlsx_template (const char *forms_dir, const char *form,
                       (char *)form, (char *)period, (char *)unit,
                       rev,          (char *)path,   NULL };
     gom_buf_t out = { 0 }, errtext = { 0 };
-    int status = s_run (argv, &out, &errtext, err, errlen);
+    int status = 0;
+    run_end_t end = s_run (argv, &out, &errtext, &status, err, errlen);
     int rc = -1;
-    if (status >= 0 && WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    if (end != RUN_EXITED)
+        ;  //  err says why
+    else if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
         rc = 0;
-    else if (status >= 0 && WIFEXITED (status) && WEXITSTATUS (status) == 1 &&
-             errtext.len)
+    else if (WIFEXITED (status) && WEXITSTATUS (status) == 1 && errtext.len)
         //  The helper's own reason, as gom_xlsx_template gives it.
         snprintf (err, errlen, "%.*s", (int)strcspn (errtext.data, "\n"),
                   errtext.data);
-    else if (status >= 0)
+    else
         s_failed (helper, status, &errtext, err, errlen);
     free (gom_buf_take (&out));
     free (gom_buf_take (&errtext));

@@ -16,14 +16,20 @@
 #include "gom.pb-c.h"
 #include "gom_xlsx_places.h"
 
-//  The longest the helper may take over one workbook before it is killed.
-#define AGENT_XLSX_TIMEOUT_MS 60000
+//  The longest the helper may take over one workbook before it is killed:
+//  a report's workbook takes well under a second; less than the 30 s of
+//  systemd's watchdog (deploy/systemd/gom-agent.service), which the wait
+//  pings all the same.
+#define AGENT_XLSX_TIMEOUT_MS 20000
 
 //  Reads a filled workbook as gom_xlsx_read does (its error text when the
 //  file is at fault), through the helper; NULL with err also when the
-//  helper is missing, crashes or takes too long. Free with gom_report_free.
+//  helper is missing, crashes or takes too long. *later_p (if given) is
+//  set when it is no fault of the file and the file should be read again
+//  later: the agent is stopping (SIGINT or SIGTERM waits, or the helper
+//  was stopped by one). Free with gom_report_free.
 Gom__Report *agent_xlsx_read (const char *path, gom_xlsx_places_t **places_p,
-                              char *err, size_t errlen);
+                              bool *later_p, char *err, size_t errlen);
 
 //  Writes the template of form (a form of forms_dir) for (period, unit,
 //  revision) to path, as gom_xlsx_template does; 0, or -1 with err.

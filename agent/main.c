@@ -260,7 +260,7 @@ s_submit (args_t *a, int argc, char **argv)
         outbox_take_t taken = agent_outbox_take_file (
             box, argv [i], opt.units, opt.max_report_bytes, opt.forms_dir,
             a->revise, line, sizeof line, warn, sizeof warn);
-        if (taken == OUTBOX_REFUSED) {
+        if (taken == OUTBOX_REFUSED || taken == OUTBOX_LATER) {
             fflush (stdout);
             fprintf (stderr, "gom-agent: %s: %s\n", argv [i], line);
             rc = 1;
@@ -416,8 +416,8 @@ s_check (args_t *a, int argc, char **argv)
     int rc = 0;
     for (int i = a->first_file; i < argc; i++) {
         gom_xlsx_places_t *places;
-        Gom__Report *r = agent_read_report (argv [i], NULL, &places, NULL, 0,
-                                            err, sizeof err);
+        Gom__Report *r = agent_read_report (argv [i], NULL, &places, NULL, NULL,
+                                            0, err, sizeof err);
         if (!r) {
             fprintf (stderr, "gom-agent: %s: %s\n", argv [i], err);
             rc = 1;

@@ -19,6 +19,14 @@ gom_signals_open (void)
     return signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+bool
+gom_signals_stop_pending (void)
+{
+    sigset_t pending;
+    return sigpending (&pending) == 0 && (sigismember (&pending, SIGINT) == 1 ||
+                                          sigismember (&pending, SIGTERM) == 1);
+}
+
 int
 gom_signals_read (int fd)
 {

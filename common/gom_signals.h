@@ -6,6 +6,8 @@
 #ifndef GOM_SIGNALS_H
 #define GOM_SIGNALS_H
 
+#include <stdbool.h>
+
 //  Returns the signalfd to poll, or -1 (errno).
 int gom_signals_open (void);
 
@@ -14,5 +16,9 @@ int gom_signals_open (void);
 
 //  Reads what is waiting on fd: the GOM_SIGNAL_ bits of what came.
 int gom_signals_read (int fd);
+
+//  True if SIGINT or SIGTERM came and waits, unread, on the signalfd: for
+//  work that runs long outside the poll loop (agent_xlsx) to stop early.
+bool gom_signals_stop_pending (void);
 
 #endif

@@ -4,7 +4,8 @@ the suite on both builds and this test only runs on the plain one).
 
 A hub with the seed form pack and an agent, both started under valgrind,
 deliver reports from JSON, a CSV template and an Excel workbook (the
-agent's CLI is run under valgrind too: template, submit, list), then the
+agent's CLI is run under valgrind too: template, submit, list, and the
+Excel helper they start, gom-agent-xlsx), then the
 hub's CLI answers totals and arrivals under valgrind; both daemons stop on
 SIGTERM. Any invalid read or write, use of uninitialised memory or
 definitely lost block makes valgrind exit 99 instead of 0, and the test
@@ -38,7 +39,9 @@ def wrapper(dir, binary, name):
     path = os.path.join(dir, 'vg-' + name + '.sh')
     log = os.path.join(dir, 'vg-' + name + '.valgrind.%p.log')
     with open(path, 'w') as f:
+        # --trace-children: the helpers it starts (gom-agent-xlsx) too.
         f.write('#!/bin/sh\nexec %s --error-exitcode=99 --leak-check=full '
+                '--trace-children=yes '
                 '--errors-for-leak-kinds=definite --show-leak-kinds=definite '
                 '--log-file=%s %s "$@"\n' % (VALGRIND, log, binary))
     os.chmod(path, stat.S_IRWXU)

@@ -32,15 +32,20 @@ Excel libraries (libxml2, libzip, libxlsxwriter, libcrypto) itself; a
 helper that is missing, crashes, fails or answers garbage gets the file
 refused with what happened (nothing queued, the file kept); a daemon whose
 helper crashes moves the workbook to rejected/ with the reason, stays up,
-and delivers the next report.
+and delivers the next report; an agent stopped while its helper reads
+exits at once, stops the helper, and leaves the workbook in the spool
+folder for its next start; a helper that hangs is given up after 20 s
+and killed.
 """
 import json
 import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 import zipfile
@@ -133,6 +138,18 @@ def set_text(c, text):
     t = ET.SubElement(ET.SubElement(c, M + 'is'), M + 't')
     t.set(XML_SPACE, 'preserve')
     t.text = text
+
+
+def _running(cmdline):
+    """True if a process of this exact command line runs."""
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                if f.read().replace(b'\0', b' ').strip() == cmdline.encode():
+                    return True
+        except OSError:
+            pass
+    return False
 
 
 def fill_xlsx(tc, template, model, values, texts, out, hows=('number',)):
@@ -579,6 +596,44 @@ class Xlsx(SeedFormsBase):
             gomtest.write_file_atomic(os.path.join(a.spool, 'r2.json'),
                                       f.read())
         self.wait_all_acked(a, 2)
+
+        # The agent stopped (SIGTERM, as systemd does) while the helper
+        # reads a workbook: the helper is stopped with it, the agent exits
+        # at once, and the workbook stays in the spool folder (not its
+        # fault); the next start takes it.
+        a.stop()
+        slow = self._helper('slow', 'exec sleep 600.25')
+        gomtest.start_with_fault(a, slow, var='GOM_AGENT_XLSX')
+        shutil.copy(good, os.path.join(a.spool, 'slow.xlsx'))
+        self.wait_for(lambda: _running('sleep 600.25'), 30,
+                      'the helper reads slow.xlsx')
+        rc, took = a.signal_and_wait(signal.SIGTERM)
+        self.assertEqual(rc, 0)
+        self.assertLess(took, 10, 'the agent waited for its helper')
+        self.assertFalse(_running('sleep 600.25'), 'the helper outlived it')
+        self.assertTrue(os.path.exists(os.path.join(a.spool, 'slow.xlsx')))
+        self.assertFalse(os.path.exists(os.path.join(
+            a.spool, 'rejected', 'slow.xlsx')))
+        a.start()
+        self.wait_for(lambda: os.path.exists(os.path.join(
+            a.spool, 'done', 'slow.xlsx')), 30, 'the next start takes it')
+
+        # A helper that closes its output and hangs: given up after 20 s
+        # (AGENT_XLSX_TIMEOUT_MS) and killed.
+        hang = self._helper('hang', 'exec >&- 2>&-; exec sleep 600.5')
+        os.environ['GOM_AGENT_XLSX'] = hang
+        try:
+            t0 = time.monotonic()
+            cp = gomtest.run_cli([gomtest.AGENT_BIN, 'check', '--form',
+                                  os.path.join(FORMS_DIR, form + '.json'),
+                                  good], check=False, timeout=60)
+            took = time.monotonic() - t0
+        finally:
+            del os.environ['GOM_AGENT_XLSX']
+        self.assertNotEqual(cp.returncode, 0)
+        self.assertIn('took more than 20 s and was stopped', cp.stderr)
+        self.assertLess(took, 40)
+        self.assertFalse(_running('sleep 600.5'), 'the hung helper lives on')
 
 
 if __name__ == '__main__':
