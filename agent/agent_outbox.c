@@ -306,14 +306,14 @@ agent_outbox_take_file (agent_outbox_t *self, const char *path, char **units,
                   "(not checked: form %s not received from the hub yet)",
                   r->form);
     uint8_t id [GOM_ID_BYTES];
-    if (gom_random (id, sizeof id) != 0) {
+    r->sealed_at_ms = gom_now_ms ();
+    if (gom_report_id_new (id, r->sealed_at_ms) != 0) {
         snprintf (line, linelen, "no random source: %s", strerror (errno));
         goto done;
     }
     r->report_id.data = malloc (GOM_ID_BYTES);
     memcpy (r->report_id.data, id, GOM_ID_BYTES);
     r->report_id.len = GOM_ID_BYTES;
-    r->sealed_at_ms = gom_now_ms ();
     content = gom_report_content (r, &content_len);
     payload_len = gom__report__get_packed_size (r);
     if ((int64_t)payload_len > max_bytes) {

@@ -183,6 +183,22 @@ fail:
     return NULL;
 }
 
+int
+gom_report_id_new (uint8_t *id, int64_t ms)
+{
+    if (gom_random (id, GOM_ID_BYTES) != 0)
+        return -1;
+    gom_report_id_set_time (id, ms);
+    return 0;
+}
+
+void
+gom_report_id_set_time (uint8_t *id, int64_t ms)
+{
+    for (int i = 0; i < 6; i++)
+        id [i] = (uint8_t)((uint64_t)ms >> (8 * (5 - i)));
+}
+
 void
 gom_report_free (Gom__Report **report_p)
 {

@@ -53,12 +53,14 @@
     and reported, never retried.
 
     Output: one line per figure, `figure NAME VALUE UNIT`, on stdout;
-    progress and problems on stderr. The report_id is 8 random bytes, then
-    the agent's and the report's index, so that an ACK finds its report at
-    once and the hub's report_id index sees ids as scattered as gom-agent's
-    (16 random bytes): with the indexes first, each agent's reports went to
-    one place in it, and a batch dirtied fewer of its pages than real
-    agents' would.
+    progress and problems on stderr. The report_id is made as gom-agent
+    makes it (gom_report_id_new: 48 bits of the time in ms, then random
+    bits), its time stamped when the report is first sent (an agent that
+    is online sends a report as soon as it is queued); its last 8 bytes
+    are the agent's and the report's index instead of random, so that an
+    ACK finds its report at once. The time comes first so that the hub's
+    report_id index sees the order it would see from real agents: with
+    the indexes first, each agent's reports went to one place in it.
 
     Hub figures with --hub-pid: its CPU seconds over the run (utime+stime
     from /proc/PID/stat), its peak resident memory (VmHWM, since its start),
@@ -304,7 +306,8 @@ s_sums (form_t *f, int64_t *val)
 //  One report (an Envelope, packed) for unit, revision; values from rng.
 static uint8_t *
 s_make_report (form_t *f, uint64_t *rng, const char *unit, uint32_t revision,
-               uint32_t agent, uint32_t index, size_t *len, bool check)
+               uint32_t agent, uint32_t index, size_t *len, uint32_t *id_at,
+               bool check)
 {
     int64_t *val = calloc ((size_t)f->n_cells + 1, sizeof (int64_t));
     //  Parts first (in form order, so a row's `le` row is done), then sums.
@@ -339,7 +342,7 @@ s_make_report (form_t *f, uint64_t *rng, const char *unit, uint32_t revision,
     }
     Gom__Report r = GOM__REPORT__INIT;
     uint8_t id [GOM_ID_BYTES];
-    gom_random (id, 8);
+    gom_report_id_new (id, gom_now_ms ());
     memcpy (id + 8, &agent, 4);
     memcpy (id + 12, &index, 4);
     r.report_id.data = id;
@@ -385,6 +388,10 @@ s_make_report (form_t *f, uint64_t *rng, const char *unit, uint32_t revision,
     env.body_case = GOM__ENVELOPE__BODY_REPORT;
     env.report = &r;
     uint8_t *buf = gom_wire_encode (&env, len);
+    if (id_at) {
+        uint8_t *at = memmem (buf, *len, id, sizeof id);
+        *id_at = at ? (uint32_t)(at - buf) : UINT32_MAX;
+    }
     free (val);
     free (cells);
     free (cellv);
@@ -411,7 +418,7 @@ s_json (opts_t *o, int argc, char **argv, int first)
     for (long k = 0; k < o->reports; k++) {
         size_t len = 0;
         uint8_t *buf = s_make_report (&form, &rng, o->unit, (uint32_t)k + 1, 0,
-                                      (uint32_t)k, &len, true);
+                                      (uint32_t)k, &len, NULL, true);
         gom_wire_msg_t *w = gom_wire_decode (buf, len, 1 << 20);
         Gom__Report *r = gom_wire_env (w)->report;
         json_t *cells = json_object ();
@@ -555,6 +562,8 @@ typedef struct {
     size_t *lens;
     uint8_t *state;
     uint16_t *attempts;
+    uint32_t *id_at;     //  where each frame's report_id is (its time part is
+                         //  stamped when the report is first sent)
     int64_t *submit_us;  //  when it was (meant to be) first sent
     int64_t *sent_us;    //  last send
     int64_t *due_us;     //  resend at
@@ -774,6 +783,9 @@ s_send_due (load_t *L, agent_t *a, int64_t now)
         size_t k = a->next;
         if (L->o->rate > 0 && a->submit_us [k] > now)
             break;
+        if (a->id_at [k] != UINT32_MAX)
+            gom_report_id_set_time (a->frames [k] + a->id_at [k],
+                                    gom_now_ms ());
         if (zmq_send (raw, a->frames [k], a->lens [k], ZMQ_DONTWAIT) < 0)
             return sent;
         sent = true;
@@ -1133,6 +1145,7 @@ s_run (opts_t *o)
         a->lens = calloc (n, sizeof (size_t));
         a->state = calloc (n, 1);
         a->attempts = calloc (n, sizeof (uint16_t));
+        a->id_at = calloc (n, sizeof (uint32_t));
         a->submit_us = calloc (n, sizeof (int64_t));
         a->sent_us = calloc (n, sizeof (int64_t));
         a->due_us = calloc (n, sizeof (int64_t));
@@ -1145,9 +1158,9 @@ s_run (opts_t *o)
             //  Each unit once, then each again as the next revision.
             const char *unit = a->units [k % a->n_units];
             uint32_t revision = (uint32_t)(k / a->n_units) + 1;
-            a->frames [k] =
-                s_make_report (&L->form, &rng, unit, revision, a->idx,
-                               (uint32_t)k, &a->lens [k], i == 0 && k < 50);
+            a->frames [k] = s_make_report (&L->form, &rng, unit, revision,
+                                           a->idx, (uint32_t)k, &a->lens [k],
+                                           &a->id_at [k], i == 0 && k < 50);
             bytes += a->lens [k];
         }
     }
@@ -1353,6 +1366,7 @@ s_run (opts_t *o)
         free (a->lens);
         free (a->state);
         free (a->attempts);
+        free (a->id_at);
         free (a->submit_us);
         free (a->sent_us);
         free (a->due_us);

@@ -432,6 +432,25 @@ test_iso_time (void)
     }
 }
 
+//  report_ids: the time in ms, big-endian, in the first 6 bytes; the rest
+//  random (two ids of the same ms differ); ids of later times sort after.
+static void
+test_report_id (void)
+{
+    uint8_t a [GOM_ID_BYTES], b [GOM_ID_BYTES], c [GOM_ID_BYTES];
+    int64_t ms = 1795975131106;  //  0x01A2 2875 AFE2
+    CHECK (gom_report_id_new (a, ms) == 0);
+    CHECK (gom_report_id_new (b, ms) == 0);
+    CHECK (gom_report_id_new (c, ms + 1) == 0);
+    const uint8_t want [6] = { 0x01, 0xA2, 0x28, 0x75, 0xAF, 0xE2 };
+    CHECK (memcmp (a, want, 6) == 0);
+    CHECK (memcmp (a, b, 6) == 0);
+    CHECK (memcmp (a + 6, b + 6, GOM_ID_BYTES - 6) != 0);
+    CHECK (memcmp (a, c, GOM_ID_BYTES) < 0 && memcmp (b, c, GOM_ID_BYTES) < 0);
+    gom_report_id_set_time (c, 0);
+    CHECK (memcmp (c, (uint8_t [6]){ 0 }, 6) == 0);
+}
+
 int
 main (void)
 {
@@ -441,6 +460,7 @@ main (void)
     test_iso_time ();
     test_wire ();
     test_report_json ();
+    test_report_id ();
     test_csv ();
     test_csv_encodings ();
     char cmd [300];
