@@ -1091,7 +1091,8 @@ agent_sender_run (agent_options_t *opt)
             s_fill_window (self);
             s_send_due (self);
         }
-        if (now >= self->spool_due_ms) {
+        //  Not when stopping: a pass may read workbooks for seconds.
+        if (!stop && now >= self->spool_due_ms) {
             //  The spool writes its own transactions.
             s_tx_commit (self);
             int settling;
@@ -1106,7 +1107,7 @@ agent_sender_run (agent_options_t *opt)
                        : self->watch_fd >= 0 ? 60000
                                              : opt->spool_scan_ms);
         }
-        if (opt->relay_from && now >= self->relay_due_ms) {
+        if (!stop && opt->relay_from && now >= self->relay_due_ms) {
             s_tx_commit (self);
             agent_relay_pump (self->outbox, opt->relay_from);
             self->relay_due_ms = now + opt->spool_scan_ms;

@@ -50,14 +50,17 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling,
     char *rejected = gom_path_join (opt->spool_dir, "rejected");
     gom_mkdir_p (done, 0750);
     gom_mkdir_p (rejected, 0750);
-    int count = 0;
+    int count = 0, moved = 0;
     struct dirent *e;
     int64_t now = gom_now_ms ();
     int64_t until = gom_mono_ms () + AGENT_SPOOL_PASS_MS;
     while ((e = readdir (dir))) {
         if (count >= 1000 || gom_mono_ms () >= until ||
             gom_signals_stop_pending ()) {
-            *more = true;
+            //  Again at once only if this pass got files out of the way:
+            //  files that cannot be moved (a folder gom may not write)
+            //  would be read again and again.
+            *more = moved > 0;
             break;
         }
         gom_notify_watchdog ();
@@ -95,6 +98,7 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling,
             zsys_warning ("spool: %s refused: %s", name, line);
             char *dest = s_move (path, rejected, name);
             if (dest) {
+                moved++;
                 char reason_path [4200];
                 snprintf (reason_path, sizeof reason_path, "%s.reason.txt",
                           dest);
@@ -115,7 +119,9 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling,
                 zsys_warning ("spool: %s: warning: %.*s", name, (int)n, w);
                 w += n + (w [n] == '\n');
             }
-            free (s_move (path, done, name));
+            char *dest = s_move (path, done, name);
+            moved += dest != NULL;
+            free (dest);
         }
         count++;
         free (path);

@@ -16,7 +16,8 @@
 //  One pass over the folder; returns how many files it took in or refused.
 //  *settling gets how many it left because they changed too lately; *more
 //  is set if it stopped before the end (1,000 files, AGENT_SPOOL_PASS_MS,
-//  or the agent stopping), so that the next pass comes at once. A file
+//  or the agent stopping) having moved files out of the folder, so that
+//  the next pass comes at once. A file
 //  that cannot be read now (OUTBOX_LATER) ends the pass, and stays.
 int agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt,
                       int *settling, bool *more);

@@ -63,17 +63,21 @@ typedef enum {
     RUN_STOPPING  //  killed: the agent is asked to stop
 } run_end_t;
 
-//  Waits up to ms for pid to end, polling; true with *status if it did.
-static bool
+//  Waits up to ms for pid to end, polling: RUN_EXITED with *status if it
+//  did, RUN_LATE if not, RUN_STOPPING if the agent is asked to stop.
+static run_end_t
 s_reap (pid_t pid, int *status, int64_t ms)
 {
     int64_t until = gom_mono_ms () + ms;
     while (true) {
         pid_t got = waitpid (pid, status, WNOHANG);
-        if (got == pid || (got < 0 && errno != EINTR))
-            return got == pid;
-        if (gom_mono_ms () >= until)
-            return false;
+        if (got == pid)
+            return RUN_EXITED;
+        if ((got < 0 && errno != EINTR) || gom_mono_ms () >= until)
+            return RUN_LATE;
+        if (gom_signals_stop_pending ())
+            return RUN_STOPPING;
+        gom_notify_watchdog ();
         poll (NULL, 0, 10);
     }
 }
@@ -170,9 +174,9 @@ s_run (char *const argv [], gom_buf_t *out, gom_buf_t *errtext, int *status,
     close (epipe [0]);
     //  Both pipes closed: it ends now, or it is made to.
     int64_t left = deadline - gom_mono_ms ();
-    if (end != RUN_EXITED || !s_reap (pid, status, left > 0 ? left : 0)) {
-        if (end == RUN_EXITED)
-            end = RUN_LATE;
+    if (end == RUN_EXITED)
+        end = s_reap (pid, status, left > 0 ? left : 0);
+    if (end != RUN_EXITED) {
         kill (pid, SIGKILL);
         while (waitpid (pid, status, 0) < 0 && errno == EINTR)
             ;
@@ -227,7 +231,9 @@ agent_xlsx_read (const char *path, gom_xlsx_places_t **places_p, bool *later_p,
     run_end_t end = s_run (argv, &out, &errtext, &status, err, errlen);
     Gom__Report *report = NULL;
     Gom__XlsxRead *answer = NULL;
-    bool later = end == RUN_STOPPING;
+    //  Not the file's fault: the agent stopping, or no helper to be had
+    //  (no process, no pipe, or not installed).
+    bool later = end == RUN_STOPPING || end == RUN_FAILED;
     if (end == RUN_LATE || end == RUN_TOO_BIG) {
         size_t used = strlen (err);
         snprintf (err + used, errlen - used,

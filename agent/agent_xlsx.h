@@ -27,7 +27,8 @@
 //  helper is missing, crashes or takes too long. *later_p (if given) is
 //  set when it is no fault of the file and the file should be read again
 //  later: the agent is stopping (SIGINT or SIGTERM waits, or the helper
-//  was stopped by one). Free with gom_report_free.
+//  was stopped by one), or the helper could not be started at all (not
+//  installed, no process or pipe to be had). Free with gom_report_free.
 Gom__Report *agent_xlsx_read (const char *path, gom_xlsx_places_t **places_p,
                               bool *later_p, char *err, size_t errlen);
 

@@ -34,8 +34,8 @@ refused with what happened (nothing queued, the file kept); a daemon whose
 helper crashes moves the workbook to rejected/ with the reason, stays up,
 and delivers the next report; an agent stopped while its helper reads
 exits at once, stops the helper, and leaves the workbook in the spool
-folder for its next start; a helper that hangs is given up after 20 s
-and killed.
+folder for its next start, as does one that cannot start its helper; a
+helper that hangs is given up after 20 s and killed.
 """
 import json
 import os
@@ -141,15 +141,24 @@ def set_text(c, text):
 
 
 def _running(cmdline):
-    """True if a process of this exact command line runs."""
+    """The pids of the processes of this exact command line."""
+    pids = []
     for pid in os.listdir('/proc'):
         try:
             with open('/proc/%s/cmdline' % pid, 'rb') as f:
                 if f.read().replace(b'\0', b' ').strip() == cmdline.encode():
-                    return True
+                    pids.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+def _kill_all(cmdline):
+    for pid in _running(cmdline):
+        try:
+            os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-    return False
 
 
 def fill_xlsx(tc, template, model, values, texts, out, hows=('number',)):
@@ -602,15 +611,20 @@ class Xlsx(SeedFormsBase):
         # at once, and the workbook stays in the spool folder (not its
         # fault); the next start takes it.
         a.stop()
-        slow = self._helper('slow', 'exec sleep 600.25')
+        # Command lines of this run's own (a test that fails leaves none).
+        slow_cmd = 'sleep 600.%d' % os.getpid()
+        hang_cmd = 'sleep 601.%d' % os.getpid()
+        for cmd in (slow_cmd, hang_cmd):
+            self.addCleanup(_kill_all, cmd)
+        slow = self._helper('slow', 'exec ' + slow_cmd)
         gomtest.start_with_fault(a, slow, var='GOM_AGENT_XLSX')
         shutil.copy(good, os.path.join(a.spool, 'slow.xlsx'))
-        self.wait_for(lambda: _running('sleep 600.25'), 30,
+        self.wait_for(lambda: _running(slow_cmd), 30,
                       'the helper reads slow.xlsx')
         rc, took = a.signal_and_wait(signal.SIGTERM)
         self.assertEqual(rc, 0)
         self.assertLess(took, 10, 'the agent waited for its helper')
-        self.assertFalse(_running('sleep 600.25'), 'the helper outlived it')
+        self.assertFalse(_running(slow_cmd), 'the helper outlived it')
         self.assertTrue(os.path.exists(os.path.join(a.spool, 'slow.xlsx')))
         self.assertFalse(os.path.exists(os.path.join(
             a.spool, 'rejected', 'slow.xlsx')))
@@ -618,9 +632,23 @@ class Xlsx(SeedFormsBase):
         self.wait_for(lambda: os.path.exists(os.path.join(
             a.spool, 'done', 'slow.xlsx')), 30, 'the next start takes it')
 
+        # No helper to be had (not installed): the workbook stays in the
+        # spool folder, and the log says why.
+        a.stop()
+        gomtest.start_with_fault(a, os.path.join(self.tmp, 'no-such-helper'),
+                                 var='GOM_AGENT_XLSX')
+        shutil.copy(good, os.path.join(a.spool, 'nohelper.xlsx'))
+        a.wait_log('nohelper.xlsx left for later: cannot run the Excel '
+                   'helper', timeout=30)
+        self.assertTrue(os.path.exists(os.path.join(a.spool,
+                                                    'nohelper.xlsx')))
+        self.assertFalse(os.path.exists(os.path.join(
+            a.spool, 'rejected', 'nohelper.xlsx')))
+        a.assert_alive()
+
         # A helper that closes its output and hangs: given up after 20 s
         # (AGENT_XLSX_TIMEOUT_MS) and killed.
-        hang = self._helper('hang', 'exec >&- 2>&-; exec sleep 600.5')
+        hang = self._helper('hang', 'exec >&- 2>&-; exec ' + hang_cmd)
         os.environ['GOM_AGENT_XLSX'] = hang
         try:
             t0 = time.monotonic()
@@ -633,7 +661,7 @@ class Xlsx(SeedFormsBase):
         self.assertNotEqual(cp.returncode, 0)
         self.assertIn('took more than 20 s and was stopped', cp.stderr)
         self.assertLess(took, 40)
-        self.assertFalse(_running('sleep 600.5'), 'the hung helper lives on')
+        self.assertFalse(_running(hang_cmd), 'the hung helper lives on')
 
 
 if __name__ == '__main__':
