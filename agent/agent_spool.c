@@ -37,6 +37,57 @@ s_move (const char *path, const char *folder, const char *name)
     return dest;
 }
 
+//  Hidden and partial files, editors' backups, and the owner files
+//  ("~$name.xlsx") Excel keeps while a workbook is open: never taken.
+static bool
+s_skipped (const char *name)
+{
+    return name [0] == '.' || !strncmp (name, "~$", 2) ||
+           s_ends_with (name, ".tmp") || s_ends_with (name, ".part") ||
+           s_ends_with (name, "~");
+}
+
+//  The file's age in ms if it is a regular file, or -1.
+static int64_t
+s_age_ms (const char *path, int64_t now)
+{
+    struct stat st;
+    if (stat (path, &st) != 0 || !S_ISREG (st.st_mode))
+        return -1;
+    return now -
+           ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000);
+}
+
+int
+agent_spool_waiting (agent_options_t *opt, char *oldest, size_t oldestlen,
+                     int64_t *oldest_age_ms)
+{
+    oldest [0] = 0;
+    *oldest_age_ms = 0;
+    DIR *dir = opendir (opt->spool_dir);
+    if (!dir)
+        return -1;
+    int count = 0;
+    int64_t now = gom_now_ms ();
+    struct dirent *e;
+    while ((e = readdir (dir))) {
+        if (s_skipped (e->d_name))
+            continue;
+        char *path = gom_path_join (opt->spool_dir, e->d_name);
+        int64_t age = s_age_ms (path, now);
+        free (path);
+        if (age < opt->spool_settle_ms)
+            continue;
+        count++;
+        if (age > *oldest_age_ms) {
+            *oldest_age_ms = age;
+            snprintf (oldest, oldestlen, "%s", e->d_name);
+        }
+    }
+    closedir (dir);
+    return count;
+}
+
 int
 agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling,
                   bool *more)
@@ -65,21 +116,15 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling,
         }
         gom_notify_watchdog ();
         const char *name = e->d_name;
-        //  Skipped: hidden and partial files, editors' backups, and the
-        //  owner files ("~$name.xlsx") Excel keeps while a workbook is open.
-        if (name [0] == '.' || !strncmp (name, "~$", 2) ||
-            s_ends_with (name, ".tmp") || s_ends_with (name, ".part") ||
-            s_ends_with (name, "~"))
+        if (s_skipped (name))
             continue;
         char *path = gom_path_join (opt->spool_dir, name);
-        struct stat st;
-        if (stat (path, &st) != 0 || !S_ISREG (st.st_mode)) {
+        int64_t age = s_age_ms (path, now);
+        if (age < 0) {
             free (path);
             continue;
         }
-        if (now - ((int64_t)st.st_mtim.tv_sec * 1000 +
-                   st.st_mtim.tv_nsec / 1000000) <
-            opt->spool_settle_ms) {
+        if (age < opt->spool_settle_ms) {
             (*settling)++;
             free (path);
             continue;

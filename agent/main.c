@@ -2,6 +2,7 @@
     queue is agent_outbox, the sending is agent_sender. */
 #include "agent_outbox.h"
 #include "agent_sender.h"
+#include "agent_spool.h"
 #include "agent_transfer.h"
 #include "gom_config.h"
 #include "gom_csv.h"
@@ -334,6 +335,16 @@ s_print_status (json_t *st)
     else
         printf ("waiting: nothing; every report is acknowledged or "
                 "rejected\n");
+    json_t *spool = json_object_get (st, "spool_oldest");
+    if (json_is_object (spool)) {
+        json_int_t age = s_int (spool, "age_s");
+        printf ("spool folder: %" JSON_INTEGER_FORMAT " file%s not taken "
+                "yet; the oldest, %s, there %" JSON_INTEGER_FORMAT
+                " min (if it stays, the agent's log says why)\n",
+                s_int (st, "spool_waiting"),
+                s_int (st, "spool_waiting") == 1 ? "" : "s",
+                s_str (spool, "name"), age / 60);
+    }
     if (s_int (st, "rejected") > 0)
         printf ("rejected: %" JSON_INTEGER_FORMAT
                 " (gom-agent list shows each one's reason)\n",
@@ -357,6 +368,20 @@ s_listing (args_t *a, bool list)
     else {
         json_t *value = list ? agent_outbox_list_json (box)
                              : agent_outbox_status_json (box);
+        if (!list) {
+            //  Files in the spool folder not taken yet: a workbook left
+            //  for later (no Excel helper) waits there, not in the outbox.
+            char oldest [256];
+            int64_t age_ms;
+            int n = agent_spool_waiting (&opt, oldest, sizeof oldest, &age_ms);
+            json_object_set_new (value, "spool_waiting",
+                                 n >= 0 ? json_integer (n) : json_null ());
+            if (n > 0)
+                json_object_set_new (value, "spool_oldest",
+                                     json_pack ("{s:s, s:I}", "name", oldest,
+                                                "age_s",
+                                                (json_int_t)(age_ms / 1000)));
+        }
         if (a->json) {
             json_dumpf (value, stdout, JSON_INDENT (2));
             printf ("\n");

@@ -34,7 +34,8 @@ refused with what happened (nothing queued, the file kept); a daemon whose
 helper crashes moves the workbook to rejected/ with the reason, stays up,
 and delivers the next report; an agent stopped while its helper reads
 exits at once, stops the helper, and leaves the workbook in the spool
-folder for its next start, as does one that cannot start its helper; a
+folder for its next start, as does one that cannot start its helper
+(`gom-agent status` counts it in the spool folder); a
 helper that hangs is given up after 20 s and killed.
 """
 import json
@@ -645,6 +646,14 @@ class Xlsx(SeedFormsBase):
         self.assertFalse(os.path.exists(os.path.join(
             a.spool, 'rejected', 'nohelper.xlsx')))
         a.assert_alive()
+        # gom-agent status says so (the outbox does not hold it).
+        st = a.status()
+        self.assertEqual(st['spool_waiting'], 1, st)
+        self.assertEqual(st['spool_oldest']['name'], 'nohelper.xlsx', st)
+        cp = gomtest.run_cli([gomtest.AGENT_BIN, 'status', '--config',
+                              a.cfg], what='gom-agent status')
+        self.assertIn('spool folder: 1 file not taken yet; the oldest, '
+                      'nohelper.xlsx', cp.stdout)
 
         # A helper that closes its output and hangs: given up after 20 s
         # (AGENT_XLSX_TIMEOUT_MS) and killed.
