@@ -1,11 +1,11 @@
 /*  agent_outbox: see agent_outbox.h. */
 #include "agent_outbox.h"
+#include "agent_xlsx.h"
 #include "gom_csv.h"
 #include "gom_db.h"
 #include "gom_form.h"
 #include "gom_report.h"
 #include "gom_util.h"
-#include "agent_xlsx.h"
 
 #include <czmq.h>
 #include <strings.h>

@@ -88,7 +88,7 @@ agent_spool_waiting (agent_options_t *opt, char *oldest, size_t oldestlen,
     return count;
 }
 
-int
+void
 agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling,
                   bool *more)
 {
@@ -96,7 +96,7 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling,
     *more = false;
     DIR *dir = opendir (opt->spool_dir);
     if (!dir)
-        return 0;
+        return;
     char *done = gom_path_join (opt->spool_dir, "done");
     char *rejected = gom_path_join (opt->spool_dir, "rejected");
     gom_mkdir_p (done, 0750);
@@ -174,5 +174,4 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling,
     closedir (dir);
     free (done);
     free (rejected);
-    return count;
 }

@@ -13,14 +13,14 @@
 //  next (the daemon's loop waits for it).
 #define AGENT_SPOOL_PASS_MS 5000
 
-//  One pass over the folder; returns how many files it took in or refused.
+//  One pass over the folder, taking in or refusing up to 1,000 files.
 //  *settling gets how many it left because they changed too lately; *more
 //  is set if it stopped before the end (1,000 files, AGENT_SPOOL_PASS_MS,
 //  or the agent stopping) having moved files out of the folder, so that
 //  the next pass comes at once. A file
 //  that cannot be read now (OUTBOX_LATER) ends the pass, and stays.
-int agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt,
-                      int *settling, bool *more);
+void agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt,
+                       int *settling, bool *more);
 
 //  What waits in the folder to be taken (for `gom-agent status`): the
 //  files a pass would read now (settled, not skipped). The count, with

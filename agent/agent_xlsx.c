@@ -63,25 +63,6 @@ typedef enum {
     RUN_STOPPING  //  killed: the agent is asked to stop
 } run_end_t;
 
-//  Waits up to ms for pid to end, polling: RUN_EXITED with *status if it
-//  did, RUN_LATE if not, RUN_STOPPING if the agent is asked to stop.
-static run_end_t
-s_reap (pid_t pid, int *status, int64_t ms)
-{
-    int64_t until = gom_mono_ms () + ms;
-    while (true) {
-        pid_t got = waitpid (pid, status, WNOHANG);
-        if (got == pid)
-            return RUN_EXITED;
-        if ((got < 0 && errno != EINTR) || gom_mono_ms () >= until)
-            return RUN_LATE;
-        if (gom_signals_stop_pending ())
-            return RUN_STOPPING;
-        gom_notify_watchdog ();
-        poll (NULL, 0, 10);
-    }
-}
-
 //  Runs the helper with argv (argv[0] its path): standard input from
 //  /dev/null, no other descriptor of ours, the signals as a new program
 //  has them (the daemon blocks SIGINT, SIGTERM and SIGHUP and ignores
@@ -138,10 +119,11 @@ s_run (char *const argv [], gom_buf_t *out, gom_buf_t *errtext, int *status,
         close (epipe [0]);
         return RUN_FAILED;
     }
+    //  Until it has closed both pipes and ended, or the deadline, or a stop.
     int64_t deadline = gom_mono_ms () + AGENT_XLSX_TIMEOUT_MS;
     run_end_t end = RUN_EXITED;
     bool out_open = true, err_open = true, overflow = false, ignored = false;
-    while (out_open || err_open) {
+    while (true) {
         gom_notify_watchdog ();
         if (gom_signals_stop_pending ()) {
             end = RUN_STOPPING;
@@ -151,6 +133,13 @@ s_run (char *const argv [], gom_buf_t *out, gom_buf_t *errtext, int *status,
         if (left <= 0) {
             end = RUN_LATE;
             break;
+        }
+        if (!out_open && !err_open) {
+            //  Both pipes closed: it ends now, or it is made to.
+            if (waitpid (pid, status, WNOHANG) == pid)
+                break;
+            poll (NULL, 0, 10);
+            continue;
         }
         struct pollfd pfd [2] = { { out_open ? opipe [0] : -1, POLLIN, 0 },
                                   { err_open ? epipe [0] : -1, POLLIN, 0 } };
@@ -172,10 +161,6 @@ s_run (char *const argv [], gom_buf_t *out, gom_buf_t *errtext, int *status,
     }
     close (opipe [0]);
     close (epipe [0]);
-    //  Both pipes closed: it ends now, or it is made to.
-    int64_t left = deadline - gom_mono_ms ();
-    if (end == RUN_EXITED)
-        end = s_reap (pid, status, left > 0 ? left : 0);
     if (end != RUN_EXITED) {
         kill (pid, SIGKILL);
         while (waitpid (pid, status, 0) < 0 && errno == EINTR)
@@ -192,6 +177,14 @@ s_run (char *const argv [], gom_buf_t *out, gom_buf_t *errtext, int *status,
     else if (end == RUN_STOPPING)
         snprintf (err, errlen, "not read: gom-agent is stopping");
     return end;
+}
+
+//  Adds text at the end of err.
+static void
+s_append (char *err, size_t errlen, const char *text)
+{
+    size_t used = strlen (err);
+    snprintf (err + used, errlen - used, "%s", text);
 }
 
 //  err for a helper that ended other than by answering: status as waitpid
@@ -234,21 +227,17 @@ agent_xlsx_read (const char *path, gom_xlsx_places_t **places_p, bool *later_p,
     //  Not the file's fault: the agent stopping, or no helper to be had
     //  (no process, no pipe, or not installed).
     bool later = end == RUN_STOPPING || end == RUN_FAILED;
-    if (end == RUN_LATE || end == RUN_TOO_BIG) {
-        size_t used = strlen (err);
-        snprintf (err + used, errlen - used,
+    if (end == RUN_LATE || end == RUN_TOO_BIG)
+        s_append (err, errlen,
                   " over this workbook: open it in Excel and save it again");
-    }
     if (end != RUN_EXITED)
         goto done;
     if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
         later = s_failed (helper, status, &errtext, err, errlen);
-        if (!later && WIFSIGNALED (status)) {
-            size_t used = strlen (err);
-            snprintf (err + used, errlen - used,
+        if (!later && WIFSIGNALED (status))
+            s_append (err, errlen,
                       " over this workbook: it may be damaged; open it in "
                       "Excel and save it again");
-        }
         goto done;
     }
     answer = gom__xlsx_read__unpack (NULL, out.len, (uint8_t *)out.data);

@@ -48,6 +48,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+from contextlib import contextmanager
 import xml.etree.ElementTree as ET
 import zipfile
 
@@ -152,6 +153,16 @@ def _running(cmdline):
         except (OSError, ValueError):
             pass
     return pids
+
+
+@contextmanager
+def _helper_env(helper):
+    """The agent's CLI, run inside, uses helper as its Excel helper."""
+    os.environ['GOM_AGENT_XLSX'] = helper
+    try:
+        yield
+    finally:
+        del os.environ['GOM_AGENT_XLSX']
 
 
 def _kill_all(cmdline):
@@ -582,11 +593,8 @@ class Xlsx(SeedFormsBase):
         for name, (helper, needles) in sorted(broken.items()):
             path = os.path.join(self.tmp, name + '.xlsx')
             shutil.copy(good, path)
-            os.environ['GOM_AGENT_XLSX'] = helper
-            try:
+            with _helper_env(helper):
                 self.assert_refused(a, path, *needles)
-            finally:
-                del os.environ['GOM_AGENT_XLSX']
 
         # The daemon with a helper that crashes on every workbook: the
         # file goes to rejected/ with the reason, the daemon goes on, and
@@ -658,15 +666,12 @@ class Xlsx(SeedFormsBase):
         # A helper that closes its output and hangs: given up after 20 s
         # (AGENT_XLSX_TIMEOUT_MS) and killed.
         hang = self._helper('hang', 'exec >&- 2>&-; exec ' + hang_cmd)
-        os.environ['GOM_AGENT_XLSX'] = hang
-        try:
+        with _helper_env(hang):
             t0 = time.monotonic()
             cp = gomtest.run_cli([gomtest.AGENT_BIN, 'check', '--form',
                                   os.path.join(FORMS_DIR, form + '.json'),
                                   good], check=False, timeout=60)
             took = time.monotonic() - t0
-        finally:
-            del os.environ['GOM_AGENT_XLSX']
         self.assertNotEqual(cp.returncode, 0)
         self.assertIn('took more than 20 s and was stopped', cp.stderr)
         self.assertLess(took, 40)
