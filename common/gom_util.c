@@ -216,6 +216,26 @@ gom_rtt_sample (gom_rtt_t *self, int64_t sample)
     }
 }
 
+//  The jitter needs senders that differ, not a secret: a per-thread
+//  xorshift64* seeded once from the kernel, instead of a getrandom system
+//  call for every message sent (a fifth of the load generator's main
+//  thread at 25,000 reports/s; docs/performance.md).
+static uint32_t
+s_jitter (void)
+{
+    static _Thread_local uint64_t state;
+    if (!state) {
+        if (gom_random ((uint8_t *)&state, sizeof state) != 0)
+            state = (uint64_t)getpid () * 0x9E3779B97F4A7C15ULL ^
+                    (uint64_t)gom_mono_us ();
+        state |= 1;
+    }
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return (uint32_t)((state * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
 int64_t
 gom_rtt_timeout (const gom_rtt_t *self, int attempts, int64_t min, int64_t max)
 {
@@ -231,9 +251,7 @@ gom_rtt_timeout (const gom_rtt_t *self, int attempts, int64_t min, int64_t max)
         rto *= 2;
     if (rto > max)
         rto = max;
-    uint32_t r = 0;
-    gom_random ((uint8_t *)&r, sizeof r);
-    return rto + (int64_t)(r % (uint32_t)(rto / 4 + 1));
+    return rto + (int64_t)(s_jitter () % (uint32_t)(rto / 4 + 1));
 }
 
 void

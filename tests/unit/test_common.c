@@ -451,6 +451,33 @@ test_report_id (void)
     CHECK (memcmp (c, (uint8_t [6]){ 0 }, 6) == 0);
 }
 
+//  The resend timeout: srtt + 4 rttvar or the floor, doubled per attempt
+//  or by Karn's shift, capped, plus up to a quarter of jitter that varies.
+static void
+test_rtt (void)
+{
+    gom_rtt_t rtt = { 0 };
+    bool varied = false;
+    int64_t first = gom_rtt_timeout (&rtt, 1, 2000, 60000);
+    for (int i = 0; i < 200; i++) {
+        int64_t t = gom_rtt_timeout (&rtt, 1, 2000, 60000);
+        CHECK (t >= 2000 && t <= 2500);
+        varied = varied || t != first;
+        t = gom_rtt_timeout (&rtt, 3, 2000, 60000);
+        CHECK (t >= 8000 && t <= 10000);
+        t = gom_rtt_timeout (&rtt, 10, 2000, 60000);
+        CHECK (t >= 60000 && t <= 75000);
+    }
+    CHECK (varied);
+    gom_rtt_sample (&rtt, 4000);
+    int64_t t = gom_rtt_timeout (&rtt, 1, 2000, 60000);
+    int64_t rto = rtt.srtt + 4 * rtt.rttvar;
+    CHECK (rto > 2000 && t >= rto && t <= rto + rto / 4);
+    rtt.shift = 2;
+    t = gom_rtt_timeout (&rtt, 1, 2000, 600000);
+    CHECK (t >= 4 * rto && t <= 5 * rto);
+}
+
 int
 main (void)
 {
@@ -461,6 +488,7 @@ main (void)
     test_wire ();
     test_report_json ();
     test_report_id ();
+    test_rtt ();
     test_csv ();
     test_csv_encodings ();
     char cmd [300];
