@@ -510,6 +510,12 @@ s_status_answers (sqlite3 *db, json_t *obj)
     s_set_time (
         obj, "disconnected_since_at",
         running && !since ? gom_db_meta_int (db, "disconnected_since_ms") : 0);
+    //  Hung up with nothing to send (quiet_after_ms): since when, and when
+    //  it says hello again if no report wakes it first.
+    int64_t quiet = running ? gom_db_meta_int (db, "quiet_since_ms") : 0;
+    s_set_time (obj, "quiet_since_at", quiet);
+    s_set_time (obj, "check_in_at",
+                quiet ? gom_db_meta_int (db, "check_in_at_ms") : 0);
     sqlite3_stmt *st = gom_db_prepare (
         db, "SELECT unit, form, period, revision, state, attempts, sealed_ms "
             "FROM outbox WHERE state IN ('queued', 'sent') ORDER BY seq "

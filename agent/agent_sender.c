@@ -85,6 +85,7 @@ typedef struct {
     size_t n_flights;                 //  live ones
     int64_t acked, rejected, resent;  // for the periodic log line
     int64_t last_log_ms;
+    int64_t busy_ms;  //  monotonic: the last time there was work (quiet)
 } agent_t;
 
 int
@@ -176,7 +177,11 @@ agent_options_load (gom_config_t *cfg, agent_options_t *o, char *err,
         gom_config_int (cfg, "max_report_bytes", 262144, 1024, 16777216,
                         &o->max_report_bytes, err, errlen) ||
         gom_config_int (cfg, "retention_days", 400, 1, 36500,
-                        &o->retention_days, err, errlen)) {
+                        &o->retention_days, err, errlen) ||
+        gom_config_int (cfg, "quiet_after_ms", 0, 0, 86400000,
+                        &o->quiet_after_ms, err, errlen) ||
+        gom_config_int (cfg, "check_in_ms", 3600000, 1000, 604800000,
+                        &o->check_in_ms, err, errlen)) {
         agent_options_free (o);
         return -1;
     }
@@ -198,6 +203,7 @@ agent_options_free (agent_options_t *o)
     free (o->cert_path);
     free (o->spool_dir);
     free (o->forms_dir);
+    free (o->quiet_path);
     free (o->relay_from);
     o->outbox_path = o->cert_path = o->spool_dir = o->forms_dir = NULL;
     o->relay_from = NULL;
@@ -881,6 +887,98 @@ s_monitor_events (agent_t *self)
     }
 }
 
+//  --- Quiet ----------------------------------------------------------------
+
+//  Whether the agent may hang up now (quiet_after_ms): asked for, with a
+//  gom-agent-quiet to become, welcomed by the hub in this run (its hello,
+//  with the agent's status, went through), not relaying (a district's hub
+//  is read every spool_scan_ms), watching with inotify, nothing in flight,
+//  and nothing else to do for quiet_after_ms.
+static bool
+s_quiet_due (agent_t *self, int64_t now)
+{
+    const agent_options_t *o = self->opt;
+    return o->quiet_after_ms > 0 && o->quiet_path && !o->relay_from &&
+           self->watch_fd >= 0 && self->welcomed && self->n_flights == 0 &&
+           now - self->busy_ms >= o->quiet_after_ms;
+}
+
+//  Whether anything waits to be sent, or to be taken from the spool folder
+//  (settled or not); errors count as something.
+static bool
+s_quiet_work (agent_t *self)
+{
+    sqlite3_stmt *st = gom_db_prepare (
+        self->db,
+        "SELECT 1 FROM outbox WHERE state IN ('queued', 'sent') LIMIT 1");
+    int rc = st ? sqlite3_step (st) : SQLITE_ERROR;
+    sqlite3_finalize (st);
+    if (rc != SQLITE_DONE)
+        return true;
+    agent_options_t any = *self->opt;  //  read only: the settle time is 0
+    any.spool_settle_ms = 0;
+    char oldest [256];
+    int64_t age;
+    return agent_spool_waiting (&any, oldest, sizeof oldest, &age) != 0;
+}
+
+//  Hangs up if nothing waits. Records it for `gom-agent status` first (a
+//  write to the outbox would wake gom-agent-quiet), then watches, with a
+//  descriptor kept across exec, before its last look at the outbox and the
+//  spool folder: whatever comes after that look wakes gom-agent-quiet.
+//  True with quiet filled; false, busy again, if something waits.
+static bool
+s_quiet_begin (agent_t *self, agent_quiet_t *quiet)
+{
+    const agent_options_t *o = self->opt;
+    int64_t idle_s = (gom_mono_ms () - self->busy_ms) / 1000;
+    self->busy_ms = gom_mono_ms ();  //  if not now, not for quiet_after_ms
+    char at [24];
+    snprintf (at, sizeof at, "%" PRId64, gom_now_ms () + o->check_in_ms);
+    s_meta_time (self, "quiet_since_ms", true);
+    if (s_tx (self))
+        gom_db_meta_set (self->db, "check_in_at_ms", at);
+    s_meta_time (self, "connected_since_ms", false);
+    s_meta_time (self, "disconnected_since_ms", true);
+    s_tx_commit (self);
+    quiet->fd = inotify_init1 (IN_NONBLOCK);
+    char *outbox_dir = gom_dirname (o->outbox_path);
+    char *outbox_name = strrchr (o->outbox_path, '/');
+    snprintf (quiet->wal, sizeof quiet->wal, "%s-wal",
+              outbox_name ? outbox_name + 1 : o->outbox_path);
+    quiet->spool_wd =
+        quiet->fd >= 0
+            ? inotify_add_watch (quiet->fd, o->spool_dir,
+                                 IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)
+            : -1;
+    quiet->outbox_wd =
+        quiet->spool_wd >= 0
+            //  Only writes: closing the outbox, as this process is about
+            //  to, closes its WAL (IN_CLOSE_WRITE) without writing to it.
+            ? inotify_add_watch (quiet->fd, outbox_dir, IN_MODIFY | IN_MASK_ADD)
+            : -1;
+    free (outbox_dir);
+    if (quiet->outbox_wd < 0 || self->reload || s_quiet_work (self)) {
+        if (quiet->fd >= 0)
+            close (quiet->fd);
+        s_meta_time (self, "quiet_since_ms", false);
+        s_tx_commit (self);
+        return false;
+    }
+    time_t check_in = (time_t)((gom_now_ms () + o->check_in_ms) / 1000);
+    struct tm tm;
+    char when [32];
+    localtime_r (&check_in, &tm);
+    strftime (when, sizeof when, "%H:%M", &tm);
+    if (self->acked || self->rejected || self->resent)
+        zsys_info ("acked %" PRId64 ", rejected %" PRId64 ", resent %" PRId64,
+                   self->acked, self->rejected, self->resent);
+    zsys_info ("quiet: nothing to send for %" PRId64
+               " s; hanging up until a report comes, or the check-in at %s",
+               idle_s, when);
+    return true;
+}
+
 //  --- The loop -------------------------------------------------------------
 
 //  An idle agent sleeps until something is due, so that an office PC
@@ -960,6 +1058,8 @@ s_wait_ms (agent_t *self, int64_t now)
         SOONER (self->contact_written_ms + 1000);
     if (self->acked || self->rejected || self->resent)
         SOONER (self->last_log_ms + 5000);
+    if (self->opt->quiet_after_ms > 0 && self->welcomed && !self->n_flights)
+        SOONER (self->busy_ms + self->opt->quiet_after_ms);
 #undef SOONER
     return next > now ? (long)(next - now) : 0;
 }
@@ -995,7 +1095,7 @@ s_purge (agent_t *self)
 }
 
 int
-agent_sender_run (agent_options_t *opt)
+agent_sender_run (agent_options_t *opt, agent_quiet_t *quiet)
 {
     agent_t agent;
     agent_t *self = &agent;
@@ -1026,17 +1126,27 @@ agent_sender_run (agent_options_t *opt)
     //  For `gom-agent status`: who runs, since when, not connected yet.
     char pid [24];
     snprintf (pid, sizeof pid, "%d", (int)getpid ());
+    //  Back from quiet (the same process, through gom-agent-quiet): it has
+    //  been running since it first started.
+    bool woken = gom_db_meta_int (self->db, "run_pid") == (int64_t)getpid () &&
+                 gom_db_meta_int (self->db, "quiet_since_ms") > 0;
     if (s_tx (self))
         gom_db_meta_set (self->db, "run_pid", pid);
-    s_meta_time (self, "run_started_ms", true);
+    if (!woken)
+        s_meta_time (self, "run_started_ms", true);
     s_meta_time (self, "run_stopped_ms", false);
     s_meta_time (self, "connected_since_ms", false);
     s_meta_time (self, "disconnected_since_ms", true);
+    s_meta_time (self, "quiet_since_ms", false);
     s_tx_commit (self);
     self->last_log_ms = gom_mono_ms ();
+    self->busy_ms = self->last_log_ms;
+    if (opt->quiet_after_ms > 0 && opt->relay_from)
+        zsys_warning ("quiet_after_ms: not for an agent that relays; it "
+                      "stays connected");
     s_watch_open (self);
     gom_notify_ready ();
-    bool stop = false;
+    bool stop = false, went_quiet = false;
     while (!stop) {
         gom_notify_watchdog ();
         int64_t now = gom_mono_ms ();
@@ -1101,6 +1211,8 @@ agent_sender_run (agent_options_t *opt)
             //  Watched: a look now and then all the same (a folder shared
             //  over the network may not tell); files still settling or
             //  more waiting: soon.
+            if (more || settling)
+                self->busy_ms = now;
             self->spool_due_ms =
                 now + (more                  ? 0
                        : settling            ? opt->spool_settle_ms + 20
@@ -1118,6 +1230,12 @@ agent_sender_run (agent_options_t *opt)
         }
         s_contact (self);
         s_tx_commit (self);
+        if (self->n_flights > 0)
+            self->busy_ms = now;
+        if (!stop && s_quiet_due (self, now) && s_quiet_begin (self, quiet)) {
+            went_quiet = true;
+            break;
+        }
         if (self->reload) {
             s_flights_clear (self);
             s_hold_sending (self);
@@ -1132,6 +1250,10 @@ agent_sender_run (agent_options_t *opt)
             self->acked = self->rejected = self->resent = 0;
             self->last_log_ms = now;
         }
+    }
+    if (went_quiet) {
+        status = AGENT_RUN_QUIET;
+        goto done;
     }
     gom_notify_stopping ();
     status = 0;
@@ -1151,6 +1273,7 @@ done:
         close (self->sigfd);
     if (self->watch_fd >= 0)
         close (self->watch_fd);
-    zsys_info ("stopped");
+    if (status != AGENT_RUN_QUIET)
+        zsys_info ("stopped");
     return status;
 }

@@ -32,14 +32,34 @@ typedef struct {
     int64_t spool_settle_ms;  //  a spool file must be this old
     int64_t max_report_bytes;
     int64_t retention_days;
+    //  Quiet (docs/cli.md): after this long with nothing to send, hang up
+    //  and become gom-agent-quiet until a report comes or the check-in
+    //  (check_in_ms) is due; 0: stay connected (the default).
+    int64_t quiet_after_ms;
+    int64_t check_in_ms;
+    char *quiet_path;  //  gom-agent-quiet (set by the program; NULL: none)
 } agent_options_t;
+
+//  What `run` hands to gom-agent-quiet when it hangs up: an inotify
+//  descriptor, open across exec, that already watches the spool folder
+//  (spool_wd) and the outbox's folder (outbox_wd; only a write to the WAL,
+//  wal, wakes).
+typedef struct {
+    int fd, spool_wd, outbox_wd;
+    char wal [256];
+} agent_quiet_t;
+
+//  agent_sender_run's status when it hung up to go quiet.
+#define AGENT_RUN_QUIET 3
 
 //  Reads options from the config; 0, or -1 with err filled.
 int agent_options_load (gom_config_t *cfg, agent_options_t *opt, char *err,
                         size_t errlen);
 void agent_options_free (agent_options_t *opt);
 
-//  Runs until SIGTERM or SIGINT; returns the exit status.
-int agent_sender_run (agent_options_t *opt);
+//  Runs until SIGTERM or SIGINT; returns the exit status. Or, with
+//  opt->quiet_after_ms and nothing to send, AGENT_RUN_QUIET with quiet
+//  filled: the caller then execs opt->quiet_path.
+int agent_sender_run (agent_options_t *opt, agent_quiet_t *quiet);
 
 #endif

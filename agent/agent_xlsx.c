@@ -19,22 +19,6 @@ extern char **environ;
 //  places is a few MB.
 #define OUT_MAX (64 * 1048576)
 
-//  The helper's path: $GOM_AGENT_XLSX, or gom-agent-xlsx in the folder of
-//  the running program. A new string.
-static char *
-s_helper_path (void)
-{
-    const char *env = getenv ("GOM_AGENT_XLSX");
-    if (env && *env)
-        return strdup (env);
-    char self [4096];
-    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-    char *slash = n > 0 ? memrchr (self, '/', (size_t)n) : NULL;
-    if (!slash)
-        return strdup ("/usr/bin/gom-agent-xlsx");
-    return zsys_sprintf ("%.*s/gom-agent-xlsx", (int)(slash - self), self);
-}
-
 //  Reads what is ready on fd into buf, up to max bytes in all; false at
 //  the end of the stream (or an error).
 static bool
@@ -217,7 +201,7 @@ agent_xlsx_read (const char *path, gom_xlsx_places_t **places_p, bool *later_p,
         *places_p = NULL;
     if (later_p)
         *later_p = false;
-    char *helper = s_helper_path ();
+    char *helper = gom_helper_path ("GOM_AGENT_XLSX", "gom-agent-xlsx");
     char *argv [] = { helper, "read", (char *)path, NULL };
     gom_buf_t out = { 0 }, errtext = { 0 };
     int status = 0;
@@ -280,7 +264,7 @@ agent_xlsx_template (const char *forms_dir, const char *form,
                      const char *period, const char *unit, uint32_t revision,
                      const char *path, char *err, size_t errlen)
 {
-    char *helper = s_helper_path ();
+    char *helper = gom_helper_path ("GOM_AGENT_XLSX", "gom-agent-xlsx");
     char rev [16];
     snprintf (rev, sizeof rev, "%u", revision);
     char *argv [] = { helper,       "template",     (char *)forms_dir,

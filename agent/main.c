@@ -313,6 +313,10 @@ s_print_status (json_t *st)
         printf ("running: no (never started here, or killed)\n");
     if (json_is_true (json_object_get (st, "connected")))
         printf ("hub: connected since %s\n", s_str (st, "connected_since_at"));
+    else if (json_is_string (json_object_get (st, "quiet_since_at")))
+        printf ("hub: quiet since %s (hung up with nothing to send; a report "
+                "wakes it; next check-in %s)\n",
+                s_str (st, "quiet_since_at"), s_str (st, "check_in_at"));
     else if (json_is_string (json_object_get (st, "disconnected_since_at")))
         printf ("hub: not connected since %s\n",
                 s_str (st, "disconnected_since_at"));
@@ -518,6 +522,45 @@ s_template (args_t *a)
     return rc;
 }
 
+//  `run` hung up to go quiet (agent_sender.h): becomes gom-agent-quiet,
+//  which becomes this program again, with the same arguments, when a report
+//  comes, the check-in is due or a signal arrives. Returns only if it
+//  cannot (-1, errno set).
+static int
+s_quiet_exec (agent_quiet_t *quiet, const char *quiet_path,
+              const char *check_in_ms, int argc, char **argv)
+{
+    char self [4096];
+    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self [n] = 0;
+    char fd [16], spool_wd [16], outbox_wd [16];
+    snprintf (fd, sizeof fd, "%d", quiet->fd);
+    snprintf (spool_wd, sizeof spool_wd, "%d", quiet->spool_wd);
+    snprintf (outbox_wd, sizeof outbox_wd, "%d", quiet->outbox_wd);
+    char **args = calloc ((size_t)argc + 16, sizeof *args);
+    assert (args);
+    int k = 0;
+    args [k++] = (char *)quiet_path;
+    args [k++] = "--fd";
+    args [k++] = fd;
+    args [k++] = "--spool-wd";
+    args [k++] = spool_wd;
+    args [k++] = "--outbox-wd";
+    args [k++] = outbox_wd;
+    args [k++] = "--wal";
+    args [k++] = quiet->wal;
+    args [k++] = "--check-in-ms";
+    args [k++] = (char *)check_in_ms;
+    args [k++] = "--";
+    args [k++] = self;
+    for (int i = 1; i < argc; i++)
+        args [k++] = argv [i];
+    args [k] = NULL;
+    return execv (quiet_path, args);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -566,9 +609,32 @@ main (int argc, char **argv)
         agent_options_t opt;
         if (s_load (&a, &cfg, &opt) != 0)
             return 1;
-        int rc = agent_sender_run (&opt);
+        if (opt.quiet_after_ms > 0) {
+            opt.quiet_path =
+                gom_helper_path ("GOM_AGENT_QUIET", "gom-agent-quiet");
+            if (access (opt.quiet_path, X_OK) != 0) {
+                zsys_warning ("quiet_after_ms: %s: %s; staying connected",
+                              opt.quiet_path, strerror (errno));
+                free (opt.quiet_path);
+                opt.quiet_path = NULL;
+            }
+        }
+        agent_quiet_t quiet;
+        int rc = agent_sender_run (&opt, &quiet);
+        char *quiet_path = opt.quiet_path ? strdup (opt.quiet_path) : NULL;
+        char check_in [24];
+        snprintf (check_in, sizeof check_in, "%" PRId64, opt.check_in_ms);
         agent_options_free (&opt);
         gom_config_destroy (&cfg);
+        if (rc == AGENT_RUN_QUIET) {
+            //  No ZeroMQ threads across the exec; the rest is closed.
+            zsys_shutdown ();
+            s_quiet_exec (&quiet, quiet_path, check_in, argc, argv);
+            fprintf (stderr, "gom-agent: cannot become %s: %s\n", quiet_path,
+                     strerror (errno));
+            rc = 1;
+        }
+        free (quiet_path);
         return rc;
     }
     fprintf (stderr, "gom-agent: unknown command '%s'\n%s", cmd, s_usage);

@@ -407,6 +407,23 @@ gom_dirname (const char *path)
     return strndup (path, (size_t)(slash - path));
 }
 
+char *
+gom_helper_path (const char *env, const char *name)
+{
+    const char *value = getenv (env);
+    if (value && *value)
+        return strdup (value);
+    char self [4096];
+    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+    char *slash = n > 0 ? memrchr (self, '/', (size_t)n) : NULL;
+    size_t dir = slash ? (size_t)(slash - self) : strlen ("/usr/bin");
+    size_t size = dir + 1 + strlen (name) + 1;
+    char *path = malloc (size);
+    assert (path);
+    snprintf (path, size, "%.*s/%s", (int)dir, slash ? self : "/usr/bin", name);
+    return path;
+}
+
 int
 gom_write_file (const char *path, const void *data, size_t len, mode_t mode,
                 bool exclusive)

@@ -102,6 +102,11 @@ int gom_fail (const char *program, const char *fmt, ...)
 //  Returns the folder part of path ("." when none); caller frees.
 char *gom_dirname (const char *path);
 
+//  A program that comes with this one: $env if set, else name in the folder
+//  of the running program (/proc/self/exe), else /usr/bin/name. Caller
+//  frees.
+char *gom_helper_path (const char *env, const char *name);
+
 //  Writes data to path atomically: a temporary file in the same folder,
 //  fsync, rename, fsync of the folder. mode applies to the new file.
 //  With exclusive, fails (EEXIST) if path exists. 0 or -1 (errno).

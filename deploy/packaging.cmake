@@ -6,7 +6,7 @@
 # Dependencies from dpkg-shlibdeps (package dpkg-dev), plus adduser.
 
 install(TARGETS gom-hub RUNTIME DESTINATION bin COMPONENT hub)
-install(TARGETS gom-agent gom-agent-xlsx RUNTIME DESTINATION bin
+install(TARGETS gom-agent gom-agent-xlsx gom-agent-quiet RUNTIME DESTINATION bin
         COMPONENT agent)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/gom-hub.service
         DESTINATION /lib/systemd/system COMPONENT hub)

@@ -162,6 +162,45 @@ class NotifyTest(GomTestCase):
         self.check_pids(notify, agent.proc.pid)
         self.check_stopping(notify, agent)
 
+    def test_quiet_agent(self):
+        """An agent gone quiet (quiet_after_ms: gom-agent-quiet, the same
+        pid) says so in STATUS=, keeps the watchdog fed, and stops as
+        always on SIGTERM."""
+        notify = self.notify_socket()
+        hub = self.new_hub()
+        hub.start()
+        hub.wait_listening()
+        agent = self.new_agent(hub, 'N01')
+        agent.set('quiet_after_ms', 1000)
+        self.start(agent, notify, watchdog=True)
+        pid = agent.proc.pid
+
+        def comm():
+            try:
+                with open('/proc/%d/comm' % pid) as f:
+                    return f.read().strip()
+            except OSError:
+                return ''
+        self.wait_for(lambda: comm() == 'gom-agent-quiet', 30,
+                      'the agent to go quiet')
+        quiet_at = time.monotonic()
+        self.wait_for(lambda: any(
+            f.startswith('STATUS=quiet') for _, _, g in notify.drain()
+            for f in g), 10, 'STATUS=quiet from gom-agent-quiet')
+        pings = self.wait_for(
+            lambda: len([t for t in notify.times('WATCHDOG=1')
+                         if t > quiet_at]) >= 4
+            and [t for t in notify.times('WATCHDOG=1') if t > quiet_at],
+            20, 'four WATCHDOG=1 while quiet')
+        self.assertEqual(comm(), 'gom-agent-quiet')
+        gaps = [b - a for a, b in zip(pings, pings[1:])]
+        self.assertTrue(all(WATCHDOG_S / 4 - 0.05 <= g < WATCHDOG_S
+                            for g in gaps), 'quiet watchdog gaps: %s' % gaps)
+        self.assertEqual(notify.times('STOPPING=1'), [])
+        agent.stop()
+        self.assertEqual(len(notify.times('STOPPING=1')), 1)
+        self.check_pids(notify, pid)
+
     def test_watchdog_for_another_pid_is_not_ours(self):
         notify = self.notify_socket()
         hub = self.new_hub()

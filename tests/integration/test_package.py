@@ -34,6 +34,7 @@ EXPECT = {
                 './usr/share/gom/forms/HT-VSTBPN-6T.json',
                 './usr/share/doc/gom-hub/operations.md'],
     'gom-agent': ['./usr/bin/gom-agent', './usr/bin/gom-agent-xlsx',
+                  './usr/bin/gom-agent-quiet',
                   './lib/systemd/system/gom-agent.service',
                   './usr/share/gom/agent.cfg.sample',
                   './usr/share/gom/samples/18073-2026-H1.json',
