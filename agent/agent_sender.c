@@ -889,18 +889,24 @@ s_monitor_events (agent_t *self)
 
 //  --- Quiet ----------------------------------------------------------------
 
-//  Whether the agent may hang up now (quiet_after_ms): asked for, with a
-//  gom-agent-quiet to become, welcomed by the hub in this run (its hello,
+//  Whether the agent may hang up at all (quiet_after_ms): asked for, with
+//  a gom-agent-quiet to become, welcomed by the hub in this run (its hello,
 //  with the agent's status, went through), not relaying (a district's hub
-//  is read every spool_scan_ms), watching with inotify, nothing in flight,
-//  and nothing else to do for quiet_after_ms.
+//  is read every spool_scan_ms), watching with inotify, nothing in flight.
 static bool
-s_quiet_due (agent_t *self, int64_t now)
+s_quiet_possible (agent_t *self)
 {
     const agent_options_t *o = self->opt;
     return o->quiet_after_ms > 0 && o->quiet_path && !o->relay_from &&
-           self->watch_fd >= 0 && self->welcomed && self->n_flights == 0 &&
-           now - self->busy_ms >= o->quiet_after_ms;
+           self->watch_fd >= 0 && self->welcomed && self->n_flights == 0;
+}
+
+//  ... and has had nothing else to do for quiet_after_ms.
+static bool
+s_quiet_due (agent_t *self, int64_t now)
+{
+    return s_quiet_possible (self) &&
+           now - self->busy_ms >= self->opt->quiet_after_ms;
 }
 
 //  Whether anything waits to be sent, or to be taken from the spool folder
@@ -933,6 +939,26 @@ s_quiet_begin (agent_t *self, agent_quiet_t *quiet)
     const agent_options_t *o = self->opt;
     int64_t idle_s = (gom_mono_ms () - self->busy_ms) / 1000;
     self->busy_ms = gom_mono_ms ();  //  if not now, not for quiet_after_ms
+    //  A report held back (a failed write, a NACK's wait) or a workbook
+    //  left for later: not now, and nothing written.
+    s_tx_commit (self);
+    if (self->reload || s_quiet_work (self))
+        return false;
+    //  The outbox's real folder and WAL name (sqlite follows a symlink).
+    char *real = realpath (o->outbox_path, NULL);
+    const char *path = real ? real : o->outbox_path;
+    const char *base = strrchr (path, '/');
+    size_t wal = (size_t)snprintf (quiet->wal, sizeof quiet->wal, "%s-wal",
+                                   base ? base + 1 : path);
+    char *outbox_dir = gom_dirname (path);
+    free (real);
+    if (wal >= sizeof quiet->wal) {
+        free (outbox_dir);
+        return false;
+    }
+    //  For status; put back if it does not go quiet after all.
+    char *connected = gom_db_meta_get (self->db, "connected_since_ms");
+    char *disconnected = gom_db_meta_get (self->db, "disconnected_since_ms");
     char at [24];
     snprintf (at, sizeof at, "%" PRId64, gom_now_ms () + o->check_in_ms);
     s_meta_time (self, "quiet_since_ms", true);
@@ -942,10 +968,6 @@ s_quiet_begin (agent_t *self, agent_quiet_t *quiet)
     s_meta_time (self, "disconnected_since_ms", true);
     s_tx_commit (self);
     quiet->fd = inotify_init1 (IN_NONBLOCK);
-    char *outbox_dir = gom_dirname (o->outbox_path);
-    char *outbox_name = strrchr (o->outbox_path, '/');
-    snprintf (quiet->wal, sizeof quiet->wal, "%s-wal",
-              outbox_name ? outbox_name + 1 : o->outbox_path);
     quiet->spool_wd =
         quiet->fd >= 0
             ? inotify_add_watch (quiet->fd, o->spool_dir,
@@ -958,13 +980,23 @@ s_quiet_begin (agent_t *self, agent_quiet_t *quiet)
             ? inotify_add_watch (quiet->fd, outbox_dir, IN_MODIFY | IN_MASK_ADD)
             : -1;
     free (outbox_dir);
-    if (quiet->outbox_wd < 0 || self->reload || s_quiet_work (self)) {
+    bool ok = quiet->outbox_wd >= 0 && !self->reload && !s_quiet_work (self);
+    if (!ok) {
         if (quiet->fd >= 0)
             close (quiet->fd);
         s_meta_time (self, "quiet_since_ms", false);
+        if (s_tx (self)) {
+            gom_db_meta_set (self->db, "connected_since_ms",
+                             connected ? connected : "");
+            gom_db_meta_set (self->db, "disconnected_since_ms",
+                             disconnected ? disconnected : "");
+        }
         s_tx_commit (self);
-        return false;
     }
+    free (connected);
+    free (disconnected);
+    if (!ok)
+        return false;
     time_t check_in = (time_t)((gom_now_ms () + o->check_in_ms) / 1000);
     struct tm tm;
     char when [32];
@@ -1058,7 +1090,7 @@ s_wait_ms (agent_t *self, int64_t now)
         SOONER (self->contact_written_ms + 1000);
     if (self->acked || self->rejected || self->resent)
         SOONER (self->last_log_ms + 5000);
-    if (self->opt->quiet_after_ms > 0 && self->welcomed && !self->n_flights)
+    if (s_quiet_possible (self))
         SOONER (self->busy_ms + self->opt->quiet_after_ms);
 #undef SOONER
     return next > now ? (long)(next - now) : 0;

@@ -2,6 +2,7 @@
     before its file moves; a crash between the two takes the file in again
     next time, which the outbox answers with "already queued". */
 #include "agent_spool.h"
+#include "agent_spool_rule.h"
 #include "gom_notify.h"
 #include "gom_signals.h"
 #include "gom_util.h"
@@ -9,13 +10,6 @@
 #include <czmq.h>
 #include <dirent.h>
 #include <sys/stat.h>
-
-static bool
-s_ends_with (const char *s, const char *suffix)
-{
-    size_t a = strlen (s), b = strlen (suffix);
-    return a >= b && strcmp (s + a - b, suffix) == 0;
-}
 
 //  Moves path into folder, under a name that does not clobber another.
 static char *
@@ -35,16 +29,6 @@ s_move (const char *path, const char *folder, const char *name)
         return NULL;
     }
     return dest;
-}
-
-//  Hidden and partial files, editors' backups, and the owner files
-//  ("~$name.xlsx") Excel keeps while a workbook is open: never taken.
-static bool
-s_skipped (const char *name)
-{
-    return name [0] == '.' || !strncmp (name, "~$", 2) ||
-           s_ends_with (name, ".tmp") || s_ends_with (name, ".part") ||
-           s_ends_with (name, "~");
 }
 
 //  The file's age in ms if it is a regular file, or -1.
@@ -71,7 +55,7 @@ agent_spool_waiting (agent_options_t *opt, char *oldest, size_t oldestlen,
     int64_t now = gom_now_ms ();
     struct dirent *e;
     while ((e = readdir (dir))) {
-        if (s_skipped (e->d_name))
+        if (agent_spool_skipped (e->d_name))
             continue;
         char *path = gom_path_join (opt->spool_dir, e->d_name);
         int64_t age = s_age_ms (path, now);
@@ -116,7 +100,7 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling,
         }
         gom_notify_watchdog ();
         const char *name = e->d_name;
-        if (s_skipped (name))
+        if (agent_spool_skipped (name))
             continue;
         char *path = gom_path_join (opt->spool_dir, name);
         int64_t age = s_age_ms (path, now);

@@ -528,13 +528,19 @@ s_template (args_t *a)
 //  cannot (-1, errno set).
 static int
 s_quiet_exec (agent_quiet_t *quiet, const char *quiet_path,
-              const char *check_in_ms, int argc, char **argv)
+              const char *spool_dir, const char *check_in_ms, int argc,
+              char **argv)
 {
     char self [4096];
     ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0)
         return -1;
     self [n] = 0;
+    //  Replaced by an upgrade while it ran: the new program, at the same
+    //  path.
+    char *deleted = strstr (self, " (deleted)");
+    if (deleted && deleted [strlen (" (deleted)")] == 0)
+        *deleted = 0;
     char fd [16], spool_wd [16], outbox_wd [16];
     snprintf (fd, sizeof fd, "%d", quiet->fd);
     snprintf (spool_wd, sizeof spool_wd, "%d", quiet->spool_wd);
@@ -545,6 +551,8 @@ s_quiet_exec (agent_quiet_t *quiet, const char *quiet_path,
     args [k++] = (char *)quiet_path;
     args [k++] = "--fd";
     args [k++] = fd;
+    args [k++] = "--spool";
+    args [k++] = (char *)spool_dir;
     args [k++] = "--spool-wd";
     args [k++] = spool_wd;
     args [k++] = "--outbox-wd";
@@ -622,6 +630,7 @@ main (int argc, char **argv)
         agent_quiet_t quiet;
         int rc = agent_sender_run (&opt, &quiet);
         char *quiet_path = opt.quiet_path ? strdup (opt.quiet_path) : NULL;
+        char *spool_dir = strdup (opt.spool_dir);
         char check_in [24];
         snprintf (check_in, sizeof check_in, "%" PRId64, opt.check_in_ms);
         agent_options_free (&opt);
@@ -629,12 +638,13 @@ main (int argc, char **argv)
         if (rc == AGENT_RUN_QUIET) {
             //  No ZeroMQ threads across the exec; the rest is closed.
             zsys_shutdown ();
-            s_quiet_exec (&quiet, quiet_path, check_in, argc, argv);
+            s_quiet_exec (&quiet, quiet_path, spool_dir, check_in, argc, argv);
             fprintf (stderr, "gom-agent: cannot become %s: %s\n", quiet_path,
                      strerror (errno));
             rc = 1;
         }
         free (quiet_path);
+        free (spool_dir);
         return rc;
     }
     fprintf (stderr, "gom-agent: unknown command '%s'\n%s", cmd, s_usage);

@@ -9,8 +9,11 @@
     It waits, on the inotify descriptor gom-agent hands it (already watching
     before gom-agent's last look at its outbox and spool folder, so that
     nothing queued in between is missed), for:
-    - a file in the spool folder, or a write to the outbox's WAL (a report
-      queued by `gom-agent submit` or a transfer): gom-agent again at once;
+    - a file in the spool folder (not one the spool never takes:
+      agent_spool_rule.h), or a write to the outbox's WAL (a report queued
+      by `gom-agent submit` or a transfer): gom-agent again at once; and it
+      looks at the spool folder once a minute all the same, as gom-agent
+      does, since a folder shared over the network may not tell;
     - the check-in time: gom-agent again, which says hello to the hub (its
       status for the operators, new forms) and, with nothing to send,
       comes back here;
@@ -20,8 +23,11 @@
     Meanwhile it pings systemd's watchdog if the service has one.
 
     Usage (by gom-agent only):
-      gom-agent-quiet --fd N --spool-wd N --outbox-wd N --wal NAME
-                      --check-in-ms MS -- PROGRAM ARG...  */
+      gom-agent-quiet --fd N --spool DIR --spool-wd N --outbox-wd N
+                      --wal NAME --check-in-ms MS -- PROGRAM ARG...  */
+#include "agent_spool_rule.h"
+
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -37,15 +43,18 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+//  Counts the time the PC sleeps too, so that a check-in is not put off by
+//  a night in suspend.
 static int64_t
 s_mono_ms (void)
 {
     struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
+    clock_gettime (CLOCK_BOOTTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -104,6 +113,30 @@ s_watchdog_ms (void)
     return ms > 0 ? ms : (atoll (usec) > 0 ? 1 : 0);
 }
 
+//  Whether the spool folder holds a file the spool pass would take (gom-agent
+//  went quiet with none there).
+static bool
+s_spool_has (const char *spool, char *what, size_t whatlen)
+{
+    DIR *dir = opendir (spool);
+    if (!dir)
+        return false;
+    struct dirent *e;
+    bool found = false;
+    while (!found && (e = readdir (dir))) {
+        if (agent_spool_skipped (e->d_name))
+            continue;
+        struct stat st;
+        found = fstatat (dirfd (dir), e->d_name, &st, 0) == 0 &&
+                S_ISREG (st.st_mode);
+        if (found)
+            snprintf (what, whatlen, "%s in the spool folder (looked)",
+                      e->d_name);
+    }
+    closedir (dir);
+    return found;
+}
+
 //  Reads the watch's events: true if one should wake gom-agent.
 static bool
 s_woken (int fd, int spool_wd, int outbox_wd, const char *wal, char *what,
@@ -117,10 +150,12 @@ s_woken (int fd, int spool_wd, int outbox_wd, const char *wal, char *what,
         for (char *p = buf; p < buf + len;) {
             struct inotify_event *ev = (struct inotify_event *)p;
             const char *name = ev->len ? ev->name : "";
-            //  The outbox's own files (its folder may be the spool's too)
+            //  The outbox's own files, when its folder is the spool's too,
             //  wake only by a write to the WAL.
-            bool outbox_file = strncmp (name, wal, strlen (wal) - 4) == 0;
+            bool outbox_file = spool_wd == outbox_wd &&
+                               strncmp (name, wal, strlen (wal) - 4) == 0;
             if (!woken && ev->wd == spool_wd && !outbox_file &&
+                !agent_spool_skipped (name) &&
                 (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE))) {
                 snprintf (what, whatlen, "%s in the spool folder", name);
                 woken = true;
@@ -130,8 +165,10 @@ s_woken (int fd, int spool_wd, int outbox_wd, const char *wal, char *what,
                 snprintf (what, whatlen, "a write to the outbox (%s)", name);
                 woken = true;
             }
-            else if (!woken && (ev->mask & IN_Q_OVERFLOW)) {
-                snprintf (what, whatlen, "too many events to tell");
+            else if (!woken && (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED))) {
+                snprintf (what, whatlen, "%s",
+                          ev->mask & IN_IGNORED ? "a folder watched gone"
+                                                : "too many events to tell");
                 woken = true;
             }
             p += sizeof *ev + ev->len;
@@ -144,9 +181,10 @@ main (int argc, char **argv)
 {
     int fd = -1, spool_wd = -1, outbox_wd = -1;
     int64_t check_in_ms = -1;
-    const char *wal = NULL;
+    const char *wal = NULL, *spool = NULL;
     static const struct option opts [] = {
         { "fd", required_argument, NULL, 'f' },
+        { "spool", required_argument, NULL, 'd' },
         { "spool-wd", required_argument, NULL, 's' },
         { "outbox-wd", required_argument, NULL, 'o' },
         { "wal", required_argument, NULL, 'w' },
@@ -157,6 +195,7 @@ main (int argc, char **argv)
     while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
             case 'f': fd = atoi (optarg); break;
+            case 'd': spool = optarg; break;
             case 's': spool_wd = atoi (optarg); break;
             case 'o': outbox_wd = atoi (optarg); break;
             case 'w': wal = optarg; break;
@@ -164,8 +203,8 @@ main (int argc, char **argv)
             default: return 2;
         }
     }
-    if (fd < 0 || spool_wd < 0 || outbox_wd < 0 || !wal || strlen (wal) <= 4 ||
-        check_in_ms < 0 || optind >= argc) {
+    if (fd < 0 || spool_wd < 0 || outbox_wd < 0 || !wal || !spool ||
+        strlen (wal) <= 4 || check_in_ms < 0 || optind >= argc) {
         fprintf (stderr, "gom-agent-quiet: started by gom-agent run only "
                          "(see docs/cli.md, quiet_after_ms)\n");
         return 2;
@@ -182,8 +221,7 @@ main (int argc, char **argv)
     int sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     int64_t watchdog_ms = s_watchdog_ms ();
     int64_t start = s_mono_ms (), check_in = start + check_in_ms;
-    //  gom-agent pinged at most watchdog_ms before the exec.
-    int64_t ping = start + watchdog_ms;
+    int64_t ping = start, look = start + 60000;
     char status [160];
     snprintf (status, sizeof status,
               "STATUS=quiet: nothing to send, no connection; next check-in "
@@ -191,7 +229,10 @@ main (int argc, char **argv)
               (check_in_ms + 59999) / 60000);
     s_notify (status);
     char what [300] = "";
-    for (;;) {
+    if (sigfd < 0)
+        snprintf (what, sizeof what, "no signalfd (%s): not safe to wait",
+                  strerror (errno));
+    while (sigfd >= 0) {
         int64_t now = s_mono_ms ();
         if (watchdog_ms && now >= ping) {
             s_notify ("WATCHDOG=1");
@@ -201,11 +242,18 @@ main (int argc, char **argv)
             snprintf (what, sizeof what, "the check-in time");
             break;
         }
+        if (now >= look) {
+            if (s_spool_has (spool, what, sizeof what))
+                break;
+            look = now + 60000;
+        }
         int64_t wait = check_in - now;
+        if (look - now < wait)
+            wait = look - now;
         if (watchdog_ms && ping - now < wait)
             wait = ping - now;
         struct pollfd pfd [2] = { { fd, POLLIN, 0 }, { sigfd, POLLIN, 0 } };
-        int n = poll (pfd, sigfd >= 0 ? 2 : 1, (int)(wait > 0 ? wait : 0));
+        int n = poll (pfd, 2, (int)(wait > 0 ? wait : 0));
         if (n < 0 && errno != EINTR) {
             snprintf (what, sizeof what, "poll failed (%s)", strerror (errno));
             break;
@@ -218,7 +266,7 @@ main (int argc, char **argv)
             break;
         }
         //  Left pending (not read) for gom-agent to act on.
-        if (n > 0 && sigfd >= 0 && (pfd [1].revents & POLLIN)) {
+        if (n > 0 && (pfd [1].revents & POLLIN)) {
             snprintf (what, sizeof what, "a signal");
             break;
         }

@@ -20,7 +20,8 @@ gom_notify_ready (void)
         if (s_watchdog_ms < 1)
             s_watchdog_ms = 1;
     }
-    int rc = sd_notify (0, "READY=1");
+    //  An empty STATUS= clears what gom-agent-quiet said (quiet_main.c).
+    int rc = sd_notify (0, "READY=1\nSTATUS=");
     if (rc < 0)
         zsys_warning ("systemd: cannot send READY=1: %s", strerror (-rc));
     else if (rc > 0 && s_watchdog_ms)

@@ -5,18 +5,22 @@ gom-agent again when a report comes (`gom-agent submit`, or a file in the
 spool folder), when its check-in is due, or on a signal.
 
 Checked with a real hub and agent:
-- the agent goes quiet after the delay: its /proc/PID/comm is
-  gom-agent-quiet and its maps hold none of libzmq, libczmq, libsqlite3;
+- the agent goes quiet after the delay, and stays so: its /proc/PID/comm
+  is gom-agent-quiet and its maps hold none of libzmq, libczmq,
+  libsqlite3;
   `gom-agent status` says it runs (the same pid, the same start time) and
   is quiet, with the next check-in, in JSON and in text;
 - a report submitted while quiet wakes it and is acknowledged, and so is a
-  file dropped in its spool folder; after each it goes quiet again;
+  file dropped in its spool folder (written under a hidden name, which does
+  not wake it, then renamed); after each it goes quiet again;
 - its check-in says hello to the hub (the hub's last_seen moves on) and
   goes quiet again;
 - SIGTERM while quiet: it stops within the usual time, exit status 0,
   and status says it stopped;
 - without gom-agent-quiet (GOM_AGENT_QUIET pointing at nothing) it says so
-  and stays connected.
+  and stays connected, idle (its CPU time barely moves); so does an agent
+  with a workbook left in its spool folder for later (no Excel helper),
+  which status keeps showing connected.
 
 Checked to fail: with the outbox's watch left out of the descriptor the
 agent hands over (the submitted report then waits for the check-in, and
@@ -42,6 +46,13 @@ def comm(pid):
 def maps(pid):
     with open('/proc/%d/maps' % pid) as f:
         return f.read()
+
+
+def cpu_s(pid):
+    """User + system CPU seconds of the process."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 class Quiet(gomtest.GomTestCase):
@@ -70,6 +81,14 @@ class Quiet(gomtest.GomTestCase):
         started = agent.status()['running_since_at']
         self.wait_quiet(agent, pid)
         agent.wait_log('quiet: nothing to send')
+        # It stays quiet: nothing of its own wakes it (three times the
+        # delay).
+        woken = agent.log_count('woken by')
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            self.assertEqual(comm(pid), 'gom-agent-quiet')
+            time.sleep(0.2)
+        self.assertEqual(agent.log_count('woken by'), woken)
         loaded = [lib for lib in QUIET_LIBS if lib in maps(pid)]
         self.assertEqual(loaded, [], 'quiet, it still maps %s' % loaded)
         st = agent.status()
@@ -101,7 +120,8 @@ class Quiet(gomtest.GomTestCase):
                 os.path.join(agent.spool, os.path.basename(path)), f.read())
         self.wait_for(lambda: self.acked(agent) == 2, 20,
                       'the spool folder\'s report acknowledged')
-        agent.wait_log('in the spool folder')
+        agent.wait_log('woken by %s in the spool folder'
+                       % os.path.basename(path))
         self.wait_quiet(agent, pid)
         self.assertEqual(agent.status()['running_since_at'], started)
 
@@ -137,6 +157,20 @@ class Quiet(gomtest.GomTestCase):
         self.wait_quiet(agent, pid)
         agent.stop()
 
+    def assert_stays_connected(self, agent):
+        """Idle three times quiet_after_ms: still gom-agent, connected, and
+        not spinning."""
+        pid = agent.proc.pid
+        cpu = cpu_s(pid)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            self.assertEqual(comm(pid), 'gom-agent')
+            time.sleep(0.2)
+        self.assertLess(cpu_s(pid) - cpu, 0.5, 'the agent spins')
+        st = agent.status()
+        self.assertTrue(st['connected'])
+        self.assertIsNone(st['quiet_since_at'])
+
     def test_without_the_quiet_program(self):
         hub = self.new_hub()
         hub.start()
@@ -150,12 +184,26 @@ class Quiet(gomtest.GomTestCase):
             del os.environ['GOM_AGENT_QUIET']
         agent.wait_log('staying connected')
         agent.wait_log('hub welcomed us')
-        # Idle three times quiet_after_ms: still gom-agent, connected.
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            self.assertEqual(comm(agent.proc.pid), 'gom-agent')
-            time.sleep(0.2)
-        self.assertTrue(agent.status()['connected'])
+        self.assert_stays_connected(agent)
+        agent.stop()
+
+    def test_not_quiet_with_a_file_waiting(self):
+        hub = self.new_hub()
+        hub.start()
+        hub.wait_listening()
+        agent = self.quiet_agent(hub)
+        os.makedirs(agent.spool, exist_ok=True)
+        with open(os.path.join(agent.spool, 'late.xlsx'), 'wb') as f:
+            f.write(b'PK not really a workbook')
+        os.environ['GOM_AGENT_XLSX'] = os.path.join(self.tmp, 'no-helper')
+        try:
+            agent.start()
+        finally:
+            del os.environ['GOM_AGENT_XLSX']
+        agent.wait_log('hub welcomed us')
+        agent.wait_log('Excel helper')
+        self.assert_stays_connected(agent)
+        self.assertEqual(agent.status()['spool_waiting'], 1)
         agent.stop()
 
 
