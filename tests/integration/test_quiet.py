@@ -57,6 +57,12 @@ def cpu_s(pid):
 
 class Quiet(gomtest.GomTestCase):
 
+    def running_hub(self):
+        hub = self.new_hub()
+        hub.start()
+        hub.wait_listening()
+        return hub
+
     def quiet_agent(self, hub, check_in_ms=600000):
         agent = self.new_agent(hub, ['U1'])
         agent.set('quiet_after_ms', 1000)
@@ -71,9 +77,7 @@ class Quiet(gomtest.GomTestCase):
         return agent.status().get('acked', 0)
 
     def test_quiet_and_woken(self):
-        hub = self.new_hub()
-        hub.start()
-        hub.wait_listening()
+        hub = self.running_hub()
         agent = self.quiet_agent(hub)
         agent.start()
         pid = agent.proc.pid
@@ -136,9 +140,7 @@ class Quiet(gomtest.GomTestCase):
         self.assertEqual(len(hub.reports()), 2)
 
     def test_check_in(self):
-        hub = self.new_hub()
-        hub.start()
-        hub.wait_listening()
+        hub = self.running_hub()
         agent = self.quiet_agent(hub, check_in_ms=1500)
         agent.start()
         pid = agent.proc.pid
@@ -172,9 +174,7 @@ class Quiet(gomtest.GomTestCase):
         self.assertIsNone(st['quiet_since_at'])
 
     def test_without_the_quiet_program(self):
-        hub = self.new_hub()
-        hub.start()
-        hub.wait_listening()
+        hub = self.running_hub()
         agent = self.quiet_agent(hub)
         missing = os.path.join(self.tmp, 'no-such-gom-agent-quiet')
         os.environ['GOM_AGENT_QUIET'] = missing
@@ -188,9 +188,7 @@ class Quiet(gomtest.GomTestCase):
         agent.stop()
 
     def test_not_quiet_with_a_file_waiting(self):
-        hub = self.new_hub()
-        hub.start()
-        hub.wait_listening()
+        hub = self.running_hub()
         agent = self.quiet_agent(hub)
         os.makedirs(agent.spool, exist_ok=True)
         with open(os.path.join(agent.spool, 'late.xlsx'), 'wb') as f:
