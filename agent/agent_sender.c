@@ -1022,7 +1022,11 @@ static void
 s_watch_open (agent_t *self)
 {
     self->watch_fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
-    char *outbox_dir = gom_dirname (self->opt->outbox_path);
+    //  The outbox's real folder: sqlite follows a symlink, and its WAL is
+    //  written beside the file it points to.
+    char *real = realpath (self->opt->outbox_path, NULL);
+    char *outbox_dir = gom_dirname (real ? real : self->opt->outbox_path);
+    free (real);
     gom_mkdir_p (self->opt->spool_dir, 0750);
     self->watch_spool =
         self->watch_fd >= 0
