@@ -19,6 +19,7 @@
 #include "agent_relay.h"
 #include "agent_outbox.h"
 #include "agent_spool.h"
+#include "agent_spool_rule.h"
 #include "gom_db.h"
 #include "gom_fault.h"
 #include "gom_form.h"
@@ -887,6 +888,28 @@ s_monitor_events (agent_t *self)
     }
 }
 
+//  The periodic log line: what was acked, rejected and resent since the
+//  last one, if anything.
+static void
+s_log_counts (agent_t *self, int64_t now)
+{
+    if (self->acked || self->rejected || self->resent)
+        zsys_info ("acked %" PRId64 ", rejected %" PRId64 ", resent %" PRId64
+                   ", in flight %zu",
+                   self->acked, self->rejected, self->resent, self->n_flights);
+    self->acked = self->rejected = self->resent = 0;
+    self->last_log_ms = now;
+}
+
+//  The outbox's real path: sqlite follows a symlink, and writes its WAL
+//  beside the file it points to. Caller frees.
+static char *
+s_outbox_real (agent_t *self)
+{
+    char *real = realpath (self->opt->outbox_path, NULL);
+    return real ? real : strdup (self->opt->outbox_path);
+}
+
 //  --- Quiet ----------------------------------------------------------------
 
 //  Whether the agent may hang up at all (quiet_after_ms): asked for, with
@@ -921,11 +944,10 @@ s_quiet_work (agent_t *self)
     sqlite3_finalize (st);
     if (rc != SQLITE_DONE)
         return true;
-    agent_options_t any = *self->opt;  //  read only: the settle time is 0
-    any.spool_settle_ms = 0;
     char oldest [256];
     int64_t age;
-    return agent_spool_waiting (&any, oldest, sizeof oldest, &age) != 0;
+    return agent_spool_waiting (self->opt->spool_dir, 0, oldest, sizeof oldest,
+                                &age) != 0;
 }
 
 //  Hangs up if nothing waits. Records it for `gom-agent status` first (a
@@ -944,14 +966,12 @@ s_quiet_begin (agent_t *self, agent_quiet_t *quiet)
     s_tx_commit (self);
     if (self->reload || s_quiet_work (self))
         return false;
-    //  The outbox's real folder and WAL name (sqlite follows a symlink).
-    char *real = realpath (o->outbox_path, NULL);
-    const char *path = real ? real : o->outbox_path;
+    char *path = s_outbox_real (self);
     const char *base = strrchr (path, '/');
     size_t wal = (size_t)snprintf (quiet->wal, sizeof quiet->wal, "%s-wal",
                                    base ? base + 1 : path);
     char *outbox_dir = gom_dirname (path);
-    free (real);
+    free (path);
     if (wal >= sizeof quiet->wal) {
         free (outbox_dir);
         return false;
@@ -959,8 +979,9 @@ s_quiet_begin (agent_t *self, agent_quiet_t *quiet)
     //  For status; put back if it does not go quiet after all.
     char *connected = gom_db_meta_get (self->db, "connected_since_ms");
     char *disconnected = gom_db_meta_get (self->db, "disconnected_since_ms");
+    int64_t check_in_ms = gom_now_ms () + o->check_in_ms;
     char at [24];
-    snprintf (at, sizeof at, "%" PRId64, gom_now_ms () + o->check_in_ms);
+    snprintf (at, sizeof at, "%" PRId64, check_in_ms);
     s_meta_time (self, "quiet_since_ms", true);
     if (s_tx (self))
         gom_db_meta_set (self->db, "check_in_at_ms", at);
@@ -997,14 +1018,12 @@ s_quiet_begin (agent_t *self, agent_quiet_t *quiet)
     free (disconnected);
     if (!ok)
         return false;
-    time_t check_in = (time_t)((gom_now_ms () + o->check_in_ms) / 1000);
+    time_t check_in = (time_t)(check_in_ms / 1000);
     struct tm tm;
     char when [32];
     localtime_r (&check_in, &tm);
     strftime (when, sizeof when, "%H:%M", &tm);
-    if (self->acked || self->rejected || self->resent)
-        zsys_info ("acked %" PRId64 ", rejected %" PRId64 ", resent %" PRId64,
-                   self->acked, self->rejected, self->resent);
+    s_log_counts (self, gom_mono_ms ());
     zsys_info ("quiet: nothing to send for %" PRId64
                " s; hanging up until a report comes, or the check-in at %s",
                idle_s, when);
@@ -1022,10 +1041,8 @@ static void
 s_watch_open (agent_t *self)
 {
     self->watch_fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
-    //  The outbox's real folder: sqlite follows a symlink, and its WAL is
-    //  written beside the file it points to.
-    char *real = realpath (self->opt->outbox_path, NULL);
-    char *outbox_dir = gom_dirname (real ? real : self->opt->outbox_path);
+    char *real = s_outbox_real (self);
+    char *outbox_dir = gom_dirname (real);
     free (real);
     gom_mkdir_p (self->opt->spool_dir, 0750);
     self->watch_spool =
@@ -1277,15 +1294,8 @@ agent_sender_run (agent_options_t *opt, agent_quiet_t *quiet)
             s_hold_sending (self);
             self->reload = false;
         }
-        if (now - self->last_log_ms >= 5000) {
-            if (self->acked || self->rejected || self->resent)
-                zsys_info ("acked %" PRId64 ", rejected %" PRId64
-                           ", resent %" PRId64 ", in flight %zu",
-                           self->acked, self->rejected, self->resent,
-                           self->n_flights);
-            self->acked = self->rejected = self->resent = 0;
-            self->last_log_ms = now;
-        }
+        if (now - self->last_log_ms >= 5000)
+            s_log_counts (self, now);
     }
     if (went_quiet) {
         status = AGENT_RUN_QUIET;

@@ -9,7 +9,6 @@
 
 #include <czmq.h>
 #include <dirent.h>
-#include <sys/stat.h>
 
 //  Moves path into folder, under a name that does not clobber another.
 static char *
@@ -29,47 +28,6 @@ s_move (const char *path, const char *folder, const char *name)
         return NULL;
     }
     return dest;
-}
-
-//  The file's age in ms if it is a regular file, or -1.
-static int64_t
-s_age_ms (const char *path, int64_t now)
-{
-    struct stat st;
-    if (stat (path, &st) != 0 || !S_ISREG (st.st_mode))
-        return -1;
-    return now -
-           ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000);
-}
-
-int
-agent_spool_waiting (agent_options_t *opt, char *oldest, size_t oldestlen,
-                     int64_t *oldest_age_ms)
-{
-    oldest [0] = 0;
-    *oldest_age_ms = 0;
-    DIR *dir = opendir (opt->spool_dir);
-    if (!dir)
-        return -1;
-    int count = 0;
-    int64_t now = gom_now_ms ();
-    struct dirent *e;
-    while ((e = readdir (dir))) {
-        if (agent_spool_skipped (e->d_name))
-            continue;
-        char *path = gom_path_join (opt->spool_dir, e->d_name);
-        int64_t age = s_age_ms (path, now);
-        free (path);
-        if (age < opt->spool_settle_ms)
-            continue;
-        count++;
-        if (age > *oldest_age_ms) {
-            *oldest_age_ms = age;
-            snprintf (oldest, oldestlen, "%s", e->d_name);
-        }
-    }
-    closedir (dir);
-    return count;
 }
 
 void
@@ -102,17 +60,14 @@ agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt, int *settling,
         const char *name = e->d_name;
         if (agent_spool_skipped (name))
             continue;
-        char *path = gom_path_join (opt->spool_dir, name);
-        int64_t age = s_age_ms (path, now);
-        if (age < 0) {
-            free (path);
+        int64_t age = agent_spool_age_ms (dirfd (dir), name, now);
+        if (age < 0)
             continue;
-        }
         if (age < opt->spool_settle_ms) {
             (*settling)++;
-            free (path);
             continue;
         }
+        char *path = gom_path_join (opt->spool_dir, name);
         char line [4096], warn [2048];
         outbox_take_t taken = agent_outbox_take_file (
             outbox, path, opt->units, opt->max_report_bytes, opt->forms_dir,

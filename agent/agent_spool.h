@@ -22,11 +22,4 @@
 void agent_spool_scan (agent_outbox_t *outbox, agent_options_t *opt,
                        int *settling, bool *more);
 
-//  What waits in the folder to be taken (for `gom-agent status`): the
-//  files a pass would read now (settled, not skipped). The count, with
-//  the oldest one's name in oldest and its age in *oldest_age_ms (0 and ""
-//  if none); -1 if the folder cannot be read.
-int agent_spool_waiting (agent_options_t *opt, char *oldest, size_t oldestlen,
-                         int64_t *oldest_age_ms);
-
 #endif

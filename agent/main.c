@@ -2,7 +2,7 @@
     queue is agent_outbox, the sending is agent_sender. */
 #include "agent_outbox.h"
 #include "agent_sender.h"
-#include "agent_spool.h"
+#include "agent_spool_rule.h"
 #include "agent_transfer.h"
 #include "agent_xlsx.h"
 #include "gom_config.h"
@@ -377,7 +377,8 @@ s_listing (args_t *a, bool list)
             //  for later (no Excel helper) waits there, not in the outbox.
             char oldest [256];
             int64_t age_ms;
-            int n = agent_spool_waiting (&opt, oldest, sizeof oldest, &age_ms);
+            int n = agent_spool_waiting (opt.spool_dir, opt.spool_settle_ms,
+                                         oldest, sizeof oldest, &age_ms);
             json_object_set_new (value, "spool_waiting",
                                  n >= 0 ? json_integer (n) : json_null ());
             if (n > 0)
@@ -525,48 +526,45 @@ s_template (args_t *a)
 //  `run` hung up to go quiet (agent_sender.h): becomes gom-agent-quiet,
 //  which becomes this program again, with the same arguments, when a report
 //  comes, the check-in is due or a signal arrives. Returns only if it
-//  cannot (-1, errno set).
-static int
-s_quiet_exec (agent_quiet_t *quiet, const char *quiet_path,
-              const char *spool_dir, const char *check_in_ms, int argc,
+//  cannot (errno set).
+static void
+s_quiet_exec (const agent_quiet_t *quiet, const agent_options_t *opt, int argc,
               char **argv)
 {
-    char self [4096];
-    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return -1;
-    self [n] = 0;
-    //  Replaced by an upgrade while it ran: the new program, at the same
-    //  path.
-    char *deleted = strstr (self, " (deleted)");
-    if (deleted && deleted [strlen (" (deleted)")] == 0)
-        *deleted = 0;
-    char fd [16], spool_wd [16], outbox_wd [16];
+    char *self = gom_self_path ();
+    if (!self)
+        return;
+    char fd [16], spool_wd [16], outbox_wd [16], check_in [24];
     snprintf (fd, sizeof fd, "%d", quiet->fd);
     snprintf (spool_wd, sizeof spool_wd, "%d", quiet->spool_wd);
     snprintf (outbox_wd, sizeof outbox_wd, "%d", quiet->outbox_wd);
-    char **args = calloc ((size_t)argc + 16, sizeof *args);
+    snprintf (check_in, sizeof check_in, "%" PRId64, opt->check_in_ms);
+    char *head [] = { opt->quiet_path,
+                      "--fd",
+                      fd,
+                      "--spool",
+                      opt->spool_dir,
+                      "--spool-wd",
+                      spool_wd,
+                      "--outbox-wd",
+                      outbox_wd,
+                      "--wal",
+                      (char *)quiet->wal,
+                      "--check-in-ms",
+                      check_in,
+                      "--",
+                      self };
+    size_t n_head = sizeof head / sizeof head [0];
+    char **args = calloc (n_head + (size_t)argc, sizeof *args);
     assert (args);
-    int k = 0;
-    args [k++] = (char *)quiet_path;
-    args [k++] = "--fd";
-    args [k++] = fd;
-    args [k++] = "--spool";
-    args [k++] = (char *)spool_dir;
-    args [k++] = "--spool-wd";
-    args [k++] = spool_wd;
-    args [k++] = "--outbox-wd";
-    args [k++] = outbox_wd;
-    args [k++] = "--wal";
-    args [k++] = quiet->wal;
-    args [k++] = "--check-in-ms";
-    args [k++] = (char *)check_in_ms;
-    args [k++] = "--";
-    args [k++] = self;
+    memcpy (args, head, sizeof head);
     for (int i = 1; i < argc; i++)
-        args [k++] = argv [i];
-    args [k] = NULL;
-    return execv (quiet_path, args);
+        args [n_head + (size_t)i - 1] = argv [i];
+    execv (opt->quiet_path, args);
+    int saved = errno;
+    free (args);
+    free (self);
+    errno = saved;
 }
 
 int
@@ -629,22 +627,16 @@ main (int argc, char **argv)
         }
         agent_quiet_t quiet;
         int rc = agent_sender_run (&opt, &quiet);
-        char *quiet_path = opt.quiet_path ? strdup (opt.quiet_path) : NULL;
-        char *spool_dir = strdup (opt.spool_dir);
-        char check_in [24];
-        snprintf (check_in, sizeof check_in, "%" PRId64, opt.check_in_ms);
-        agent_options_free (&opt);
-        gom_config_destroy (&cfg);
         if (rc == AGENT_RUN_QUIET) {
             //  No ZeroMQ threads across the exec; the rest is closed.
             zsys_shutdown ();
-            s_quiet_exec (&quiet, quiet_path, spool_dir, check_in, argc, argv);
-            fprintf (stderr, "gom-agent: cannot become %s: %s\n", quiet_path,
-                     strerror (errno));
+            s_quiet_exec (&quiet, &opt, argc, argv);
+            fprintf (stderr, "gom-agent: cannot become %s: %s\n",
+                     opt.quiet_path, strerror (errno));
             rc = 1;
         }
-        free (quiet_path);
-        free (spool_dir);
+        agent_options_free (&opt);
+        gom_config_destroy (&cfg);
         return rc;
     }
     fprintf (stderr, "gom-agent: unknown command '%s'\n%s", cmd, s_usage);

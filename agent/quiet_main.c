@@ -27,7 +27,6 @@
                       --wal NAME --check-in-ms MS -- PROGRAM ARG...  */
 #include "agent_spool_rule.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -43,7 +42,6 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,30 +109,6 @@ s_watchdog_ms (void)
         return 0;
     int64_t ms = atoll (usec) / 4000;
     return ms > 0 ? ms : (atoll (usec) > 0 ? 1 : 0);
-}
-
-//  Whether the spool folder holds a file the spool pass would take (gom-agent
-//  went quiet with none there).
-static bool
-s_spool_has (const char *spool, char *what, size_t whatlen)
-{
-    DIR *dir = opendir (spool);
-    if (!dir)
-        return false;
-    struct dirent *e;
-    bool found = false;
-    while (!found && (e = readdir (dir))) {
-        if (agent_spool_skipped (e->d_name))
-            continue;
-        struct stat st;
-        found = fstatat (dirfd (dir), e->d_name, &st, 0) == 0 &&
-                S_ISREG (st.st_mode);
-        if (found)
-            snprintf (what, whatlen, "%s in the spool folder (looked)",
-                      e->d_name);
-    }
-    closedir (dir);
-    return found;
 }
 
 //  Reads the watch's events: true if one should wake gom-agent.
@@ -243,8 +217,14 @@ main (int argc, char **argv)
             break;
         }
         if (now >= look) {
-            if (s_spool_has (spool, what, sizeof what))
+            //  gom-agent went quiet with none there (settled or not).
+            char name [256];
+            int64_t age;
+            if (agent_spool_waiting (spool, 0, name, sizeof name, &age) > 0) {
+                snprintf (what, sizeof what, "%s in the spool folder (looked)",
+                          name);
                 break;
+            }
             look = now + 60000;
         }
         int64_t wait = check_in - now;

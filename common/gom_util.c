@@ -408,19 +408,31 @@ gom_dirname (const char *path)
 }
 
 char *
+gom_self_path (void)
+{
+    char self [4096];
+    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return NULL;
+    self [n] = 0;
+    static const char deleted [] = " (deleted)";
+    size_t len = (size_t)n, tail = sizeof deleted - 1;
+    if (len > tail && strcmp (self + len - tail, deleted) == 0)
+        self [len - tail] = 0;
+    return strdup (self);
+}
+
+char *
 gom_helper_path (const char *env, const char *name)
 {
     const char *value = getenv (env);
     if (value && *value)
         return strdup (value);
-    char self [4096];
-    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-    char *slash = n > 0 ? memrchr (self, '/', (size_t)n) : NULL;
-    size_t dir = slash ? (size_t)(slash - self) : strlen ("/usr/bin");
-    size_t size = dir + 1 + strlen (name) + 1;
-    char *path = malloc (size);
-    assert (path);
-    snprintf (path, size, "%.*s/%s", (int)dir, slash ? self : "/usr/bin", name);
+    char *self = gom_self_path ();
+    char *dir = self ? gom_dirname (self) : strdup ("/usr/bin");
+    char *path = gom_path_join (dir, name);
+    free (self);
+    free (dir);
     return path;
 }
 

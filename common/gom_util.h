@@ -102,9 +102,13 @@ int gom_fail (const char *program, const char *fmt, ...)
 //  Returns the folder part of path ("." when none); caller frees.
 char *gom_dirname (const char *path);
 
-//  A program that comes with this one: $env if set, else name in the folder
-//  of the running program (/proc/self/exe), else /usr/bin/name. Caller
+//  The running program's path (/proc/self/exe; after an upgrade replaced
+//  it while it ran, the new program at the same path), or NULL. Caller
 //  frees.
+char *gom_self_path (void);
+
+//  A program that comes with this one: $env if set, else name in the folder
+//  of the running program, else /usr/bin/name. Caller frees.
 char *gom_helper_path (const char *env, const char *name);
 
 //  Writes data to path atomically: a temporary file in the same folder,

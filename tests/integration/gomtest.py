@@ -115,12 +115,22 @@ def _log_paths(logs):
 
 def start_with_fault(node, spec, var='GOM_FAULT'):
     """Starts node's daemon with GOM_FAULT=spec (or var=spec, e.g.
-    GOM_FAULT_IO; common/gom_fault.h), only that process."""
+    GOM_FAULT_IO, common/gom_fault.h, or a helper's path such as
+    GOM_AGENT_QUIET), only that process."""
     os.environ[var] = spec
     try:
         node.start()
     finally:
         del os.environ[var]
+
+
+def proc_comm(pid):
+    """The process's name (/proc/PID/comm), or '' if it is gone."""
+    try:
+        with open('/proc/%d/comm' % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ''
 
 
 def wait_for(predicate, timeout, what, logs=(), interval=POLL):

@@ -176,11 +176,7 @@ class NotifyTest(GomTestCase):
         pid = agent.proc.pid
 
         def comm():
-            try:
-                with open('/proc/%d/comm' % pid) as f:
-                    return f.read().strip()
-            except OSError:
-                return ''
+            return gomtest.proc_comm(pid)
         self.wait_for(lambda: comm() == 'gom-agent-quiet', 30,
                       'the agent to go quiet')
         # Datagrams are timed as they are read: those sent before now

@@ -35,14 +35,6 @@ import gomtest
 QUIET_LIBS = ('libzmq', 'libczmq', 'libsqlite3')
 
 
-def comm(pid):
-    try:
-        with open('/proc/%d/comm' % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return ''
-
-
 def maps(pid):
     with open('/proc/%d/maps' % pid) as f:
         return f.read()
@@ -70,7 +62,8 @@ class Quiet(gomtest.GomTestCase):
         return agent
 
     def wait_quiet(self, agent, pid):
-        self.wait_for(lambda: comm(pid) == 'gom-agent-quiet', 20,
+        self.wait_for(lambda: gomtest.proc_comm(pid) == 'gom-agent-quiet',
+                      20,
                       'the agent to become gom-agent-quiet')
 
     def acked(self, agent):
@@ -90,7 +83,7 @@ class Quiet(gomtest.GomTestCase):
         woken = agent.log_count('woken by')
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
-            self.assertEqual(comm(pid), 'gom-agent-quiet')
+            self.assertEqual(gomtest.proc_comm(pid), 'gom-agent-quiet')
             time.sleep(0.2)
         self.assertEqual(agent.log_count('woken by'), woken)
         loaded = [lib for lib in QUIET_LIBS if lib in maps(pid)]
@@ -166,7 +159,7 @@ class Quiet(gomtest.GomTestCase):
         cpu = cpu_s(pid)
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
-            self.assertEqual(comm(pid), 'gom-agent')
+            self.assertEqual(gomtest.proc_comm(pid), 'gom-agent')
             time.sleep(0.2)
         self.assertLess(cpu_s(pid) - cpu, 0.5, 'the agent spins')
         st = agent.status()
@@ -176,12 +169,9 @@ class Quiet(gomtest.GomTestCase):
     def test_without_the_quiet_program(self):
         hub = self.running_hub()
         agent = self.quiet_agent(hub)
-        missing = os.path.join(self.tmp, 'no-such-gom-agent-quiet')
-        os.environ['GOM_AGENT_QUIET'] = missing
-        try:
-            agent.start()
-        finally:
-            del os.environ['GOM_AGENT_QUIET']
+        gomtest.start_with_fault(
+            agent, os.path.join(self.tmp, 'no-such-gom-agent-quiet'),
+            var='GOM_AGENT_QUIET')
         agent.wait_log('staying connected')
         agent.wait_log('hub welcomed us')
         self.assert_stays_connected(agent)
@@ -193,11 +183,8 @@ class Quiet(gomtest.GomTestCase):
         os.makedirs(agent.spool, exist_ok=True)
         with open(os.path.join(agent.spool, 'late.xlsx'), 'wb') as f:
             f.write(b'PK not really a workbook')
-        os.environ['GOM_AGENT_XLSX'] = os.path.join(self.tmp, 'no-helper')
-        try:
-            agent.start()
-        finally:
-            del os.environ['GOM_AGENT_XLSX']
+        gomtest.start_with_fault(agent, os.path.join(self.tmp, 'no-helper'),
+                                 var='GOM_AGENT_XLSX')
         agent.wait_log('hub welcomed us')
         agent.wait_log('Excel helper')
         self.assert_stays_connected(agent)
