@@ -18,6 +18,7 @@ import atexit
 import collections
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -82,8 +83,39 @@ def _kill_leftovers():
 
 # ---------------------------------------------------------------- helpers
 
+_PORTS_GIVEN = set()
+
+
+def _ephemeral_low():
+    """The first port of the kernel's ephemeral range (outgoing
+    connections take theirs from it)."""
+    try:
+        with open('/proc/sys/net/ipv4/ip_local_port_range') as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    """A TCP port on 127.0.0.1 that was free a moment ago, below the
+    kernel's ephemeral range: a port from bind(0) is one the kernel also
+    gives to outgoing connections, and the agents of a test running beside
+    this one (ctest -j2) reconnect often enough to take it before the hub
+    listens on it ("Address already in use", seen in CI)."""
+    low, high = 20000, _ephemeral_low() - 1
+    for _ in range(200 if high - low >= 1000 else 0):
+        port = random.randint(low, high)
+        if port in _PORTS_GIVEN:
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(('127.0.0.1', port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _PORTS_GIVEN.add(port)
+        return port
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.bind(('127.0.0.1', 0))
