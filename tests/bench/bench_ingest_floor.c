@@ -17,7 +17,9 @@
 //      floor);
 //    - an Ack a report, duplicates answered as such.
 //  What gom-hub does beside this and the floor does not: the form's checks
-//  and the unit tree's (the key's units), the canonical content, texts,
+//  and the unit tree's, the key's authorization for the unit (a secure hub
+//  cannot skip it: the floor is optimistic there), the canonical content,
+//  texts,
 //  the rate limits, the memory guard, the dashboard's feed, NACKs with
 //  reasons, the writer and checkpointer threads.
 //
@@ -58,8 +60,10 @@ typedef struct {
     sqlite3_stmt *insert;
     sqlite3_stmt *find;
     item_t *items;
+    int64_t *receipt;  //  per item of the batch: 0 = not stored
+    bool *dup;
     size_t n_items, batch_max;
-    int64_t reports, duplicates, hellos, bad, commits;
+    int64_t reports, duplicates, conflicts, hellos, bad, commits;
 } floor_t;
 
 //  Answers one ZAP request: every CURVE key is let in, with its Z85 text as
@@ -112,6 +116,22 @@ s_send (floor_t *F, zmq_msg_t *id, Gom__Envelope *env)
     free (buf);
 }
 
+//  A new report_id on a natural key already stored: refused for good, as
+//  gom-hub refuses it (rule 4), without its lookup of the next revision.
+static void
+s_conflict (floor_t *F, item_t *it)
+{
+    Gom__Nack nack = GOM__NACK__INIT;
+    nack.report_id = gom_wire_env (it->wire)->report->report_id;
+    nack.kind = GOM__NACK__KIND__PERMANENT;
+    nack.code = "conflict";
+    nack.reason = "this natural key is already stored with another report_id";
+    Gom__Envelope env = GOM__ENVELOPE__INIT;
+    env.body_case = GOM__ENVELOPE__BODY_NACK;
+    env.nack = &nack;
+    s_send (F, &it->id, &env);
+}
+
 static void
 s_ack (floor_t *F, item_t *it, int64_t receipt, int64_t at_ms, bool dup)
 {
@@ -133,8 +153,10 @@ s_flush (floor_t *F)
 {
     int64_t now = gom_now_ms ();
     int rc = 0;
-    int64_t *receipt = calloc (F->n_items ? F->n_items : 1, sizeof *receipt);
-    bool *dup = calloc (F->n_items ? F->n_items : 1, sizeof *dup);
+    int64_t *receipt = F->receipt;
+    bool *dup = F->dup;
+    memset (receipt, 0, F->n_items * sizeof *receipt);
+    memset (dup, 0, F->n_items * sizeof *dup);
     if (F->db && F->n_items) {
         rc = sqlite3_exec (F->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0
                                                                           : -1;
@@ -188,13 +210,15 @@ s_flush (floor_t *F)
             F->reports++;
             F->duplicates += dup [i];
         }
+        else if (rc == 0) {
+            s_conflict (F, it);
+            F->conflicts++;
+        }
         zmq_msg_close (&it->id);
         zmq_msg_close (&it->payload);
         gom_wire_msg_destroy (&it->wire);
     }
     F->n_items = 0;
-    free (receipt);
-    free (dup);
     return rc;
 }
 
@@ -342,7 +366,13 @@ main (int argc, char **argv)
     floor_t F;
     memset (&F, 0, sizeof F);
     F.batch_max = (size_t)batch_max;
-    F.items = calloc (F.batch_max + 1, sizeof *F.items);
+    F.items = calloc (F.batch_max, sizeof *F.items);
+    F.receipt = calloc (F.batch_max, sizeof *F.receipt);
+    F.dup = calloc (F.batch_max, sizeof *F.dup);
+    if (!F.items || !F.receipt || !F.dup) {
+        fprintf (stderr, "bench_ingest_floor: out of memory\n");
+        return 1;
+    }
     char *path = NULL;
     if (sqlite) {
         path = db_path ? strdup (db_path)
@@ -377,7 +407,8 @@ main (int argc, char **argv)
     while (!s_stop && rc == 0) {
         zmq_pollitem_t items [] = { { F.router, 0, ZMQ_POLLIN, 0 },
                                     { F.zap, 0, ZMQ_POLLIN, 0 } };
-        if (zmq_poll (items, 2, -1) < 1)
+        //  A finite wait: a stop signal that came while storing is seen.
+        if (zmq_poll (items, 2, 100) < 1)
             continue;
         if (items [1].revents & ZMQ_POLLIN)
             s_zap (&F);
@@ -388,9 +419,9 @@ main (int argc, char **argv)
     }
     fprintf (stderr,
              "bench_ingest_floor: %" PRId64 " reports answered (%" PRId64
-             " duplicates) in %" PRId64 " commits, %" PRId64 " hellos, %" PRId64
-             " bad messages\n",
-             F.reports, F.duplicates, F.commits, F.hellos, F.bad);
+             " duplicates), %" PRId64 " conflicts, in %" PRId64
+             " commits, %" PRId64 " hellos, %" PRId64 " bad messages\n",
+             F.reports, F.duplicates, F.conflicts, F.commits, F.hellos, F.bad);
     zmq_close (F.router);
     zmq_close (F.zap);
     zmq_ctx_term (ctx);
@@ -399,6 +430,8 @@ main (int argc, char **argv)
     sqlite3_close (F.db);
     free (path);
     free (F.items);
+    free (F.receipt);
+    free (F.dup);
     gom_config_destroy (&cfg);
     return rc == 0 ? 0 : 1;
 }

@@ -67,7 +67,11 @@
     the most open file descriptors seen (sampled every 200 ms), and per
     report acknowledged, what it wrote to its files over the run (from
     /proc/PID/io: bytes and calls passed to write and pwrite, and bytes of
-    page cache dirtied; its sockets use send, not counted). */
+    page cache dirtied; its sockets use send, not counted). Ingest also
+    prints the CPU of the sending alone (from the first report sent to the
+    last ACK, the rate's window, without the handshakes and welcomes): the
+    generator's and, with --hub-pid, the hub's, in seconds and per report,
+    and the cores the two kept busy meanwhile. */
 #include "gom_config.h"
 #include "gom_form.h"
 #include "gom_keys.h"
@@ -801,6 +805,14 @@ s_send_due (load_t *L, agent_t *a, int64_t now)
     return sent;
 }
 
+//  User and system CPU seconds of a getrusage.
+static double
+s_rusage_s (const struct rusage *ru)
+{
+    return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
+           (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
+}
+
 static void
 s_on_message (load_t *L, agent_t *a, const uint8_t *data, size_t size)
 {
@@ -1177,8 +1189,10 @@ s_run (opts_t *o)
     double hub_cpu0 = o->hub_pid ? s_proc_cpu_s (o->hub_pid) : 0;
     proc_io_t io0 = s_proc_io (o->hub_pid);
     long fds_max = o->hub_pid ? s_proc_fds (o->hub_pid) : 0;
-    struct rusage ru0;
+    struct rusage ru0, ru_go;
     getrusage (RUSAGE_SELF, &ru0);
+    ru_go = ru0;
+    double hub_cpu_go = hub_cpu0;
 
     s_epoll = epoll_create1 (EPOLL_CLOEXEC);
     int64_t start = gom_mono_us ();
@@ -1217,6 +1231,9 @@ s_run (opts_t *o)
                 welcomed += L->agents [i].welcomed;
             if (welcomed == L->n_agents) {
                 go = true;
+                //  The CPU of the sending alone, without the handshakes.
+                getrusage (RUSAGE_SELF, &ru_go);
+                hub_cpu_go = o->hub_pid ? s_proc_cpu_s (o->hub_pid) : 0;
                 go_us = gom_mono_us ();
                 L->t0_us = go_us;
                 //  The fixed-rate schedule: report k of agent a is due at
@@ -1326,12 +1343,25 @@ s_run (opts_t *o)
     if (!storm)
         printf ("figure %s_welcome_all %.2f s\n", name,
                 (double)(go_us - connected_us) / 1e6);
-    double load_cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec +
-                               ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
-                      (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec +
-                               ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) /
-                          1e6;
+    double load_cpu = s_rusage_s (&ru1) - s_rusage_s (&ru0);
     printf ("figure %s_loadgen_cpu %.2f s\n", name, load_cpu);
+    //  Ingest: the CPU from the first report sent to the last ACK (the
+    //  rate's window), a report's share of it, and how many of the
+    //  machine's cores hub and generator kept busy meanwhile.
+    double load_send = s_rusage_s (&ru1) - s_rusage_s (&ru_go);
+    double hub_send = hub_cpu1 - hub_cpu_go;
+    if (!storm && L->acked > 0 && secs > 0) {
+        printf ("figure %s_loadgen_cpu_sending %.2f s\n", name, load_send);
+        printf ("figure %s_loadgen_cpu_per_report %.1f us\n", name,
+                load_send * 1e6 / (double)L->acked);
+        if (o->hub_pid) {
+            printf ("figure %s_hub_cpu_sending %.2f s\n", name, hub_send);
+            printf ("figure %s_hub_cpu_per_report %.1f us\n", name,
+                    hub_send * 1e6 / (double)L->acked);
+            printf ("figure %s_cores_busy_sending %.2f cores\n", name,
+                    (hub_send + load_send) / secs);
+        }
+    }
     if (o->hub_pid) {
         printf ("figure %s_hub_cpu %.2f s\n", name, hub_cpu1 - hub_cpu0);
         printf ("figure %s_hub_peak_rss %.1f MB\n", name,
