@@ -2,8 +2,8 @@
 //  stack, to measure gom-hub against (tests/bench/run, step 1c). It is not
 //  gom-hub: it speaks just enough of the wire contract for gom_load (a
 //  Welcome to every Hello, an Ack to every Report), on the hub's endpoint
-//  and with the hub's key from DIR/hub.cfg, and does for each report only
-//  what no durable hub can skip:
+//  and with the hub's key from DIR/hub.cfg, and does for each report what
+//  a durable, duplicate-safe hub must, and little else:
 //    - CURVE (libzmq decrypts each report and encrypts each Ack), and the
 //      sender's key from the connection (ZAP sets it; read per message);
 //    - the Envelope unpacked (gom_wire_decode, as gom-hub does);
@@ -15,16 +15,19 @@
 //      of the batch is sent), sqlite's own checkpointing;
 //      with --store none: the Ack at once, nothing stored (the transport's
 //      floor);
-//    - an Ack a report, duplicates answered as such.
+//    - an Ack a report, duplicates answered as such, a natural-key clash
+//      refused.
+//  With --pipeline a second thread stores and commits each batch while
+//  the first reads, decodes and answers (as gom-hub's writer thread does);
+//  without, one thread reads, stores, then answers.
 //  What gom-hub does beside this and the floor does not: the form's checks
 //  and the unit tree's, the key's authorization for the unit (a secure hub
 //  cannot skip it: the floor is optimistic there), the canonical content,
-//  texts,
-//  the rate limits, the memory guard, the dashboard's feed, NACKs with
-//  reasons, the writer and checkpointer threads.
+//  texts, the rate limits, the memory guard, the dashboard's feed, NACKs
+//  with reasons, a checkpointer thread.
 //
 //  Usage: bench_ingest_floor --hub-config DIR/hub.cfg [--store sqlite|none]
-//                            [--db FILE] [--batch-max N]
+//                            [--db FILE] [--batch-max N] [--pipeline]
 //  Prints "listening on ENDPOINT" on stderr once bound; runs until SIGTERM
 //  or SIGINT, then prints its counts on stderr.
 
@@ -35,8 +38,10 @@
 
 #include <czmq.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/eventfd.h>
 
 static volatile sig_atomic_t s_stop;
 
@@ -53,16 +58,33 @@ typedef struct {
     zmq_msg_t payload;     //  as received: stored as the content
 } item_t;
 
+//  What has arrived, then stored, then answered.
+typedef struct {
+    item_t *items;
+    int64_t *receipt;  //  per item: 0 = not stored
+    bool *dup;
+    size_t n_items;
+    int64_t now_ms;  //  when it was stored
+    int rc;          //  of storing it: -1 if the database failed
+} batch_t;
+
 typedef struct {
     void *router;
     void *zap;
     sqlite3 *db;  //  NULL with --store none
     sqlite3_stmt *insert;
     sqlite3_stmt *find;
-    item_t *items;
-    int64_t *receipt;  //  per item of the batch: 0 = not stored
-    bool *dup;
-    size_t n_items, batch_max;
+    size_t batch_max;
+    batch_t pair [2];
+    //  --pipeline: a committer thread stores the batch in `out` while this
+    //  thread reads the next one, and says it is done on `done`.
+    bool pipeline;
+    pthread_t committer;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    batch_t *out;  //  the batch the committer has (NULL: none)
+    bool stopping;
+    int done;  //  eventfd
     int64_t reports, duplicates, conflicts, hellos, bad, commits;
 } floor_t;
 
@@ -146,22 +168,34 @@ s_ack (floor_t *F, item_t *it, int64_t receipt, int64_t at_ms, bool dup)
     s_send (F, &it->id, &env);
 }
 
-//  Stores the batch in one transaction (or not at all with --store none),
-//  then answers it. -1 if the database failed.
-static int
-s_flush (floor_t *F)
+//  Empties a batch without answering it (at a stop: its agents resend).
+static void
+s_drop (batch_t *b)
+{
+    for (size_t i = 0; i < b->n_items; i++) {
+        zmq_msg_close (&b->items [i].id);
+        zmq_msg_close (&b->items [i].payload);
+        gom_wire_msg_destroy (&b->items [i].wire);
+    }
+    b->n_items = 0;
+}
+
+//  Stores the batch in one transaction (or not at all with --store none);
+//  b->rc is -1 if the database failed.
+static void
+s_store (floor_t *F, batch_t *b)
 {
     int64_t now = gom_now_ms ();
     int rc = 0;
-    int64_t *receipt = F->receipt;
-    bool *dup = F->dup;
-    memset (receipt, 0, F->n_items * sizeof *receipt);
-    memset (dup, 0, F->n_items * sizeof *dup);
-    if (F->db && F->n_items) {
+    int64_t *receipt = b->receipt;
+    bool *dup = b->dup;
+    memset (receipt, 0, b->n_items * sizeof *receipt);
+    memset (dup, 0, b->n_items * sizeof *dup);
+    if (F->db && b->n_items) {
         rc = sqlite3_exec (F->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0
                                                                           : -1;
-        for (size_t i = 0; rc == 0 && i < F->n_items; i++) {
-            item_t *it = &F->items [i];
+        for (size_t i = 0; rc == 0 && i < b->n_items; i++) {
+            item_t *it = &b->items [i];
             Gom__Report *r = gom_wire_env (it->wire)->report;
             const char *user = zmq_msg_gets (&it->payload, "User-Id");
             sqlite3_stmt *s = F->insert;
@@ -203,8 +237,20 @@ s_flush (floor_t *F)
         }
         F->commits++;
     }
-    for (size_t i = 0; i < F->n_items; i++) {
-        item_t *it = &F->items [i];
+    b->now_ms = now;
+    b->rc = rc;
+}
+
+//  Answers a stored batch and empties it. -1 if it could not be stored
+//  (nothing is answered then).
+static int
+s_answer (floor_t *F, batch_t *b)
+{
+    int rc = b->rc;
+    int64_t now = b->now_ms, *receipt = b->receipt;
+    bool *dup = b->dup;
+    for (size_t i = 0; i < b->n_items; i++) {
+        item_t *it = &b->items [i];
         if (rc == 0 && (!F->db || receipt [i])) {
             s_ack (F, it, F->db ? receipt [i] : F->reports + 1, now, dup [i]);
             F->reports++;
@@ -214,21 +260,18 @@ s_flush (floor_t *F)
             s_conflict (F, it);
             F->conflicts++;
         }
-        zmq_msg_close (&it->id);
-        zmq_msg_close (&it->payload);
-        gom_wire_msg_destroy (&it->wire);
     }
-    F->n_items = 0;
+    s_drop (b);
     return rc;
 }
 
 //  Reads what has arrived, at most batch_max reports; answers hellos at
 //  once and keeps reports for s_flush.
 static void
-s_receive (floor_t *F)
+s_receive (floor_t *F, batch_t *b)
 {
-    while (F->n_items < F->batch_max) {
-        item_t *it = &F->items [F->n_items];
+    while (b->n_items < F->batch_max) {
+        item_t *it = &b->items [b->n_items];
         zmq_msg_init (&it->id);
         zmq_msg_init (&it->payload);
         if (zmq_msg_recv (&it->id, F->router, ZMQ_DONTWAIT) < 0) {
@@ -254,7 +297,7 @@ s_receive (floor_t *F)
         Gom__Envelope *env = gom_wire_env (it->wire);
         if (env && env->body_case == GOM__ENVELOPE__BODY_REPORT &&
             env->report->report_id.len == 16) {
-            F->n_items++;
+            b->n_items++;
             continue;
         }
         if (env && env->body_case == GOM__ENVELOPE__BODY_HELLO) {
@@ -274,6 +317,41 @@ s_receive (floor_t *F)
         zmq_msg_close (&it->payload);
         gom_wire_msg_destroy (&it->wire);
     }
+}
+
+//  --pipeline: stores each batch it is given, and says so on F->done.
+static void *
+s_committer (void *arg)
+{
+    floor_t *F = arg;
+    pthread_mutex_lock (&F->lock);
+    while (!F->stopping) {
+        if (!F->out) {
+            pthread_cond_wait (&F->cond, &F->lock);
+            continue;
+        }
+        batch_t *b = F->out;
+        pthread_mutex_unlock (&F->lock);
+        s_store (F, b);
+        uint64_t one = 1;
+        if (write (F->done, &one, sizeof one) != sizeof one)
+            abort ();
+        pthread_mutex_lock (&F->lock);
+        //  F->out stays set until the main thread has answered it.
+        while (F->out == b && !F->stopping)
+            pthread_cond_wait (&F->cond, &F->lock);
+    }
+    pthread_mutex_unlock (&F->lock);
+    return NULL;
+}
+
+static void
+s_hand (floor_t *F, batch_t *b)
+{
+    pthread_mutex_lock (&F->lock);
+    F->out = b;
+    pthread_cond_signal (&F->cond);
+    pthread_mutex_unlock (&F->lock);
 }
 
 static int
@@ -312,11 +390,13 @@ main (int argc, char **argv)
 {
     const char *cfg_path = NULL, *store = "sqlite", *db_path = NULL;
     long batch_max = 2048;
+    bool pipeline = false;
     static const struct option longs [] = {
         { "hub-config", required_argument, NULL, 'c' },
         { "store", required_argument, NULL, 's' },
         { "db", required_argument, NULL, 'd' },
         { "batch-max", required_argument, NULL, 'b' },
+        { "pipeline", no_argument, NULL, 'P' },
         { NULL, 0, NULL, 0 }
     };
     int c;
@@ -329,6 +409,8 @@ main (int argc, char **argv)
             db_path = optarg;
         else if (c == 'b')
             batch_max = atol (optarg);
+        else if (c == 'P')
+            pipeline = true;
         else
             return 2;
     }
@@ -337,7 +419,7 @@ main (int argc, char **argv)
         batch_max > 1000000) {
         fprintf (stderr,
                  "usage: %s --hub-config DIR/hub.cfg [--store sqlite|none] "
-                 "[--db FILE] [--batch-max N]\n",
+                 "[--db FILE] [--batch-max N] [--pipeline]\n",
                  argv [0]);
         return 2;
     }
@@ -366,12 +448,15 @@ main (int argc, char **argv)
     floor_t F;
     memset (&F, 0, sizeof F);
     F.batch_max = (size_t)batch_max;
-    F.items = calloc (F.batch_max, sizeof *F.items);
-    F.receipt = calloc (F.batch_max, sizeof *F.receipt);
-    F.dup = calloc (F.batch_max, sizeof *F.dup);
-    if (!F.items || !F.receipt || !F.dup) {
-        fprintf (stderr, "bench_ingest_floor: out of memory\n");
-        return 1;
+    for (int i = 0; i < 2; i++) {
+        batch_t *b = &F.pair [i];
+        b->items = calloc (F.batch_max, sizeof *b->items);
+        b->receipt = calloc (F.batch_max, sizeof *b->receipt);
+        b->dup = calloc (F.batch_max, sizeof *b->dup);
+        if (!b->items || !b->receipt || !b->dup) {
+            fprintf (stderr, "bench_ingest_floor: out of memory\n");
+            return 1;
+        }
     }
     char *path = NULL;
     if (sqlite) {
@@ -400,23 +485,69 @@ main (int argc, char **argv)
         return 1;
     }
     zcert_destroy (&cert);
-    fprintf (stderr, "bench_ingest_floor: listening on %s, store %s\n",
-             endpoint, store);
+    F.pipeline = pipeline;
+    F.done = -1;
+    if (pipeline) {
+        pthread_mutex_init (&F.lock, NULL);
+        pthread_cond_init (&F.cond, NULL);
+        F.done = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (F.done < 0 ||
+            pthread_create (&F.committer, NULL, s_committer, &F) != 0) {
+            fprintf (stderr,
+                     "bench_ingest_floor: cannot start the committer\n");
+            return 1;
+        }
+    }
+    fprintf (stderr, "bench_ingest_floor: listening on %s, store %s%s\n",
+             endpoint, store, pipeline ? ", pipelined" : "");
 
     int rc = 0;
+    batch_t *fill = &F.pair [0], *out = NULL;  //  out: at the committer
     while (!s_stop && rc == 0) {
-        zmq_pollitem_t items [] = { { F.router, 0, ZMQ_POLLIN, 0 },
-                                    { F.zap, 0, ZMQ_POLLIN, 0 } };
+        //  A full batch waiting for the committer: the router waits too.
+        short router_events = fill->n_items < F.batch_max ? ZMQ_POLLIN : 0;
+        zmq_pollitem_t items [] = { { F.router, 0, router_events, 0 },
+                                    { F.zap, 0, ZMQ_POLLIN, 0 },
+                                    { NULL, F.done, ZMQ_POLLIN, 0 } };
         //  A finite wait: a stop signal that came while storing is seen.
-        if (zmq_poll (items, 2, 100) < 1)
+        if (zmq_poll (items, pipeline ? 3 : 2, 100) < 1)
             continue;
         if (items [1].revents & ZMQ_POLLIN)
             s_zap (&F);
-        if (items [0].revents & ZMQ_POLLIN) {
-            s_receive (&F);
-            rc = s_flush (&F);
+        if (pipeline && (items [2].revents & ZMQ_POLLIN)) {
+            uint64_t n;
+            if (read (F.done, &n, sizeof n) == sizeof n && out) {
+                rc = s_answer (&F, out);
+                //  The committer may take the next one.
+                pthread_mutex_lock (&F.lock);
+                F.out = NULL;
+                pthread_cond_signal (&F.cond);
+                pthread_mutex_unlock (&F.lock);
+                out = NULL;
+            }
+        }
+        if (items [0].revents & ZMQ_POLLIN)
+            s_receive (&F, fill);
+        if (!pipeline && fill->n_items) {
+            s_store (&F, fill);
+            rc = s_answer (&F, fill);
+        }
+        else if (pipeline && !out && fill->n_items) {
+            out = fill;
+            fill = fill == &F.pair [0] ? &F.pair [1] : &F.pair [0];
+            s_hand (&F, out);
         }
     }
+    if (pipeline) {
+        pthread_mutex_lock (&F.lock);
+        F.stopping = true;
+        pthread_cond_signal (&F.cond);
+        pthread_mutex_unlock (&F.lock);
+        pthread_join (F.committer, NULL);
+        close (F.done);
+    }
+    for (int i = 0; i < 2; i++)
+        s_drop (&F.pair [i]);
     fprintf (stderr,
              "bench_ingest_floor: %" PRId64 " reports answered (%" PRId64
              " duplicates), %" PRId64 " conflicts, in %" PRId64
@@ -429,9 +560,11 @@ main (int argc, char **argv)
     sqlite3_finalize (F.find);
     sqlite3_close (F.db);
     free (path);
-    free (F.items);
-    free (F.receipt);
-    free (F.dup);
+    for (int i = 0; i < 2; i++) {
+        free (F.pair [i].items);
+        free (F.pair [i].receipt);
+        free (F.pair [i].dup);
+    }
     gom_config_destroy (&cfg);
     return rc == 0 ? 0 : 1;
 }
