@@ -78,7 +78,6 @@ typedef struct {
     batch_t pair [2];
     //  --pipeline: a committer thread stores the batch in `out` while this
     //  thread reads the next one, and says it is done on `done`.
-    bool pipeline;
     pthread_t committer;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -485,7 +484,6 @@ main (int argc, char **argv)
         return 1;
     }
     zcert_destroy (&cert);
-    F.pipeline = pipeline;
     F.done = -1;
     if (pipeline) {
         pthread_mutex_init (&F.lock, NULL);
