@@ -160,18 +160,27 @@ class Reload(gomtest.GomTestCase):
             agents.append(agent)
         for agent in agents:
             agent.start()
-        # SIGHUP every 50 ms while reports are pending (bounded in count
-        # and time); signals that come together make one reload.
+        # SIGHUP while reports are pending, one at a time (bounded in count
+        # and time): the first once the hub has acknowledged one report,
+        # each next once the last one's reload is in the log. A reload
+        # counts as "during" when, after its line was read, the agents
+        # still held reports not acknowledged: read the log first, then the
+        # agents, so a fast drain cannot make one count by mistake.
+        total = 2 * per_agent
+        self.wait_for(lambda: gomtest.acked_count(agents) >= 1, 60,
+                      'the hub acknowledges a first report')
         sent, during = 0, 0
         deadline = time.monotonic() + 90
         while sent < 1000 and time.monotonic() < deadline:
-            if sent % 10 == 0:
-                if gomtest.acked_count(agents) >= 2 * per_agent:
-                    break
-                during = hub.log_text().count('reload: ')
+            before = hub.log_text().count('reload: ')
             os.kill(hub.proc.pid, signal.SIGHUP)
             sent += 1
-            time.sleep(0.05)
+            self.wait_for(lambda: hub.log_text().count('reload: ') > before,
+                          30, 'the hub reloads after SIGHUP %d' % sent)
+            seen = hub.log_text().count('reload: ')
+            if gomtest.acked_count(agents) >= total:
+                break
+            during = seen
         for agent in agents:
             self.wait_all_acked(agent, per_agent)
         hub.assert_alive()
