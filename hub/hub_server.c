@@ -13,13 +13,16 @@
     instead of freezing the loop; the agent resends and gets the same
     receipt.
 
-    Threads: this loop owns the sockets (receives, decodes, checks limits,
-    answers); one writer thread (s_writer) owns the database connection and
-    the catalog while it stores a batch, so that the next batch is received
-    and the last one answered while one is being stored and committed. A
-    batch goes to the writer and comes back through an inproc pipe, which
-    orders every access: this loop uses store and catalog only while no
-    batch is out. ZAP reads keys.db through its own connection. */
+    Threads: this loop owns the sockets and the catalog (receives, decodes,
+    checks limits, and prepares each report: its own checks, its content,
+    its form's verdict, its unit chain; hub_report_prepare), and answers;
+    one writer thread (s_writer) owns the database connection while it
+    stores a batch, and does only database work, so that the next batch is
+    received and the last one answered while one is being stored and
+    committed. A batch goes to the writer and comes back through an inproc
+    pipe, which orders every access: this loop uses the store only while no
+    batch is out, and replaces the catalog only then (a batch out holds
+    unit chains into it). ZAP reads keys.db through its own connection. */
 #include "hub_server.h"
 #include "gom_db.h"
 #include "gom_fault.h"
@@ -77,6 +80,7 @@ typedef struct {
         Gom__Welcome welcome;
     } body;
     char **units;         //  welcome: enrolled units
+    hub_prepared_t prep;  //  report: what this thread made of it
     hub_result_t result;  //  report: what the store decided
 } hub_item_t;
 
@@ -323,6 +327,16 @@ s_limit_report (hub_t *self, hub_item_t *it, const Gom__Report *r,
     self->nacks++;
 }
 
+//  A report's checks, content, verdict and unit chain, made here so that
+//  the writer does only database work, and never reads the catalog.
+static void
+s_prepare (hub_t *self, hub_item_t *it)
+{
+    hub_report_prepare (&it->prep, gom_wire_env (it->wire)->report,
+                        hub_catalog_units (self->catalog), hub_catalog_validate,
+                        self->catalog);
+}
+
 //  Reads one message into the batch, or answers/drops it at once if it
 //  cannot be read. Returns false when nothing was waiting.
 static bool
@@ -388,20 +402,20 @@ s_receive (hub_t *self)
                 "agents send hello and report only");
         self->nacks++;
     }
-    else if (env->body_case == GOM__ENVELOPE__BODY_REPORT)
+    else if (env->body_case == GOM__ENVELOPE__BODY_REPORT) {
         s_limit_report (self, it, env->report, fp);
+        if (!it->reply)
+            s_prepare (self, it);
+    }
     return true;
 }
 
-//  The store, authorizing with the unit tree in force (subtree enrollment).
+//  The store (authorizing with the unit chain each report was prepared
+//  with: subtree enrollment).
 static hub_store_t *
 s_store_open (hub_t *self, char *err, size_t errlen)
 {
-    hub_store_t *store =
-        hub_store_open (self->db_path, self->keys_path, true, err, errlen);
-    if (store)
-        hub_store_set_tree (store, hub_catalog_units (self->catalog));
-    return store;
+    return hub_store_open (self->db_path, self->keys_path, true, err, errlen);
 }
 
 //  Opens the database again; if it cannot, the next try is in 1 s.
@@ -455,8 +469,8 @@ s_write_batch (hub_t *self, hub_batch_t *b)
                              &it->units);
         }
         else
-            hub_store_report (self->store, it->key, env->report, now,
-                              hub_catalog_validate, self->catalog, &it->result);
+            hub_store_report_prepared (self->store, it->key, env->report, now,
+                                       &it->prep, &it->result);
     }
     if (ok && hub_store_commit (self->store) != 0)
         ok = false;
@@ -708,6 +722,7 @@ s_reply_all (hub_t *self, hub_batch_t *b)
             }
         }
         gom_strv_free (&it->units);
+        hub_prepared_free (&it->prep);
         gom_wire_msg_destroy (&it->wire);
         zmsg_destroy (&it->msg);
     }
@@ -874,10 +889,18 @@ s_reload (hub_t *self)
         "reload: %zu forms (were %zu), %zu units (were %zu)",
         hub_catalog_form_count (mine), hub_catalog_form_count (self->catalog),
         hub_catalog_unit_count (mine), hub_catalog_unit_count (self->catalog));
-    if (self->store)
-        hub_store_set_tree (self->store, hub_catalog_units (mine));
     hub_catalog_destroy (&self->catalog);
     self->catalog = mine;
+    //  Reports received before, not yet stored, are made again with the new
+    //  catalog (their unit chains pointed into the old one).
+    for (size_t i = 0; i < self->fill->n_items; i++) {
+        hub_item_t *it = &self->fill->items [i];
+        if (it->msg && !it->reply && it->wire &&
+            gom_wire_env (it->wire)->body_case == GOM__ENVELOPE__BODY_REPORT) {
+            hub_prepared_free (&it->prep);
+            s_prepare (self, it);
+        }
+    }
     if (self->http)
         hub_http_catalog (self->http, theirs);
 }
@@ -1079,7 +1102,7 @@ hub_server_run (gom_config_t *cfg)
         if (came & GOM_SIGNAL_STOP)
             stop = true;
         else if (came & GOM_SIGNAL_RELOAD) {
-            //  The catalog is the writer's while a batch is out.
+            //  A batch out holds unit chains into the catalog in force.
             s_writer_done (self, false);
             s_reload (self);
         }

@@ -179,6 +179,11 @@ hub_store_open (const char *db_path, const char *keys_path, bool create,
     //  The hub's writer checkpoints by itself when idle, so that no COMMIT
     //  pays for a checkpoint (PITFALLS.md 6).
     gom_db_exec (self->db, "PRAGMA wal_autocheckpoint=0");
+    //  16 MiB of page cache (sqlite's default is 2): a batch of 2,048
+    //  reports dirties about 3 MiB, and with 2 sqlite wrote pages to the
+    //  WAL in the middle of the transaction (PcacheFetchStress in perf),
+    //  some of them again at the commit.
+    gom_db_exec (self->db, "PRAGMA cache_size=-16384");
     sqlite3_stmt *attach = gom_db_prepare (self->db, "ATTACH ? AS keys");
     if (!attach)
         goto fail;
@@ -407,41 +412,121 @@ hub_store_count_nack (hub_store_t *self)
     self->pending_nacks++;
 }
 
+void
+hub_report_prepare (hub_prepared_t *p, const Gom__Report *r, gom_units_t *tree,
+                    hub_validate_fn *validate, void *validate_arg)
+{
+    memset (p, 0, sizeof *p);
+    hub_result_t verdict = { 0 };
+    char err [200];
+    if (r->report_id.len != GOM_ID_BYTES ||
+        gom_report_check (r, err, sizeof err)) {
+        s_nack (&verdict, true, "invalid",
+                r->report_id.len != GOM_ID_BYTES ? "report_id must be 16 bytes"
+                                                 : err);
+        p->bad = true;
+    }
+    else {
+        p->content = gom_report_content (r, &p->content_len);
+        assert (p->content);
+        size_t n = 0;
+        for (const char *unit = r->unit; unit && n < HUB_CHAIN_MAX;
+             unit = tree ? gom_units_parent (tree, unit) : NULL)
+            p->chain [n++] = unit;
+        if (!validate || validate (validate_arg, r, &verdict))
+            return;
+    }
+    p->refusal = malloc (sizeof *p->refusal);
+    assert (p->refusal);
+    *p->refusal = verdict;
+}
+
+void
+hub_prepared_free (hub_prepared_t *p)
+{
+    free (p->refusal);
+    free (p->content);
+    memset (p, 0, sizeof *p);
+}
+
+//  Stores a new report and its texts: SQLITE_DONE when res is its answer
+//  (stored, or the batch failed), or the insert's error (a unique key
+//  taken: SQLITE_CONSTRAINT_UNIQUE), res untouched.
+static int
+s_insert (hub_store_t *self, const char *key, const Gom__Report *r,
+          const hub_prepared_t *prep, int64_t now_ms, hub_result_t *res)
+{
+    sqlite3_stmt *st = self->insert;
+    sqlite3_reset (st);
+    sqlite3_bind_blob (st, 1, r->report_id.data, (int)r->report_id.len,
+                       SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, r->unit, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, r->form, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 4, r->period, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 5, r->revision);
+    sqlite3_bind_int64 (st, 6, r->form_version);
+    sqlite3_bind_blob (st, 7, prep->content, (int)prep->content_len,
+                       SQLITE_STATIC);
+    sqlite3_bind_text (st, 8, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 9, r->sealed_at_ms);
+    sqlite3_bind_int64 (st, 10, now_ms);
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE)
+        return rc;
+    int64_t receipt = sqlite3_last_insert_rowid (self->db);
+    //  Cells are not written a row each: the report's content holds them
+    //  all (it is what totals read); rows cost most of the hub's time per
+    //  report (docs/performance.md). The cells table stays, empty for new
+    //  reports, for databases made before.
+    for (size_t i = 0; i < r->n_texts; i++) {
+        st = self->insert_text;
+        sqlite3_reset (st);
+        sqlite3_bind_int64 (st, 1, receipt);
+        sqlite3_bind_text (st, 2, r->texts [i]->code, -1, SQLITE_STATIC);
+        sqlite3_bind_text (st, 3, r->texts [i]->text, -1, SQLITE_STATIC);
+        rc = sqlite3_step (st);
+        sqlite3_reset (st);
+        if (rc != SQLITE_DONE) {
+            s_storage_failed (self, res, "insert text");
+            return SQLITE_DONE;  //  answered
+        }
+    }
+    res->ack = true;
+    res->receipt = (uint64_t)receipt;
+    res->hub_ms = now_ms;
+    self->pending_reports++;
+    return SQLITE_DONE;
+}
+
 static void
 s_report (hub_store_t *self, const char *key, const Gom__Report *r,
-          int64_t now_ms, hub_validate_fn *validate, void *validate_arg,
-          hub_result_t *res)
+          int64_t now_ms, const hub_prepared_t *prep, hub_result_t *res)
 {
     assert (self->in_batch);
     memset (res, 0, sizeof *res);
-    char err [200];
     if (self->failed) {
         s_storage_failed (self, res, "batch already failed");
         return;
     }
-    if (r->report_id.len != GOM_ID_BYTES) {
-        s_nack (res, true, "invalid", "report_id must be 16 bytes");
-        self->pending_nacks++;
-        return;
-    }
-    if (gom_report_check (r, err, sizeof err) != 0) {
-        s_nack (res, true, "invalid", err);
+    if (prep->bad) {
+        *res = *prep->refusal;
         self->pending_nacks++;
         return;
     }
     //  Authorization comes from the key the connection authenticated, never
     //  from the message (DESIGN.md, wire contract): enrolled for the unit,
     //  or for a unit above it in the tree.
+    //  (Every value is bound SQLITE_STATIC: it outlives the step, and the
+    //  statement is reset and bound again before each use.)
     sqlite3_stmt *st = self->authorized;
     int rc = SQLITE_DONE;
-    const char *unit = r->unit;
-    for (int depth = 0; unit && depth < 64 && rc == SQLITE_DONE; depth++) {
+    for (size_t i = 0; prep->chain [i] && rc == SQLITE_DONE; i++) {
         sqlite3_reset (st);
-        sqlite3_bind_text (st, 1, key, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 2, unit, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text (st, 2, prep->chain [i], -1, SQLITE_STATIC);
         rc = sqlite3_step (st);
         sqlite3_reset (st);
-        unit = self->tree ? gom_units_parent (self->tree, unit) : NULL;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         s_storage_failed (self, res, "authorization lookup");
@@ -480,15 +565,28 @@ s_report (hub_store_t *self, const char *key, const Gom__Report *r,
                       r->unit, fp);
         return;
     }
-    size_t content_len = 0;
-    uint8_t *content = gom_report_content (r, &content_len);
-    assert (content);
+    const uint8_t *content = prep->content;
+    size_t content_len = prep->content_len;
+    //  A new report, the common case, is stored at once: the insert fails
+    //  on either of its unique keys (report_id, the natural key) if it is
+    //  taken, and only then are the lookups of rule 4 made. A report its
+    //  form refuses is looked up first: a resend of a stored one is
+    //  acknowledged all the same, whatever its form says now.
+    if (!prep->refusal) {
+        rc = s_insert (self, key, r, prep, now_ms, res);
+        if (rc == SQLITE_DONE)
+            return;
+        if ((rc & 0xff) != SQLITE_CONSTRAINT) {
+            s_storage_failed (self, res, "insert");
+            return;
+        }
+    }
 
     //  Rule 4, first half: the same report_id again.
     st = self->by_id;
     sqlite3_reset (st);
     sqlite3_bind_blob (st, 1, r->report_id.data, (int)r->report_id.len,
-                       SQLITE_TRANSIENT);
+                       SQLITE_STATIC);
     rc = sqlite3_step (st);
     if (rc == SQLITE_ROW) {
         bool same =
@@ -512,21 +610,19 @@ s_report (hub_store_t *self, const char *key, const Gom__Report *r,
             self->pending_nacks++;
         }
         sqlite3_reset (st);
-        free (content);
         return;
     }
     sqlite3_reset (st);
     if (rc != SQLITE_DONE) {
-        free (content);
         s_storage_failed (self, res, "report_id lookup");
         return;
     }
     //  Rule 4, second half: the same natural key.
     st = self->by_key;
     sqlite3_reset (st);
-    sqlite3_bind_text (st, 1, r->unit, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 2, r->form, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 3, r->period, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 1, r->unit, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, r->form, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, r->period, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (st, 4, r->revision);
     rc = sqlite3_step (st);
     if (rc == SQLITE_ROW) {
@@ -540,16 +636,14 @@ s_report (hub_store_t *self, const char *key, const Gom__Report *r,
             res->hub_ms = sqlite3_column_int64 (st, 2);
             self->pending_dups++;
             sqlite3_reset (st);
-            free (content);
             return;
         }
         sqlite3_reset (st);
-        free (content);
         sqlite3_stmt *mx = self->max_rev;
         sqlite3_reset (mx);
-        sqlite3_bind_text (mx, 1, r->unit, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (mx, 2, r->form, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (mx, 3, r->period, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (mx, 1, r->unit, -1, SQLITE_STATIC);
+        sqlite3_bind_text (mx, 2, r->form, -1, SQLITE_STATIC);
+        sqlite3_bind_text (mx, 3, r->period, -1, SQLITE_STATIC);
         int64_t max = r->revision;
         if (sqlite3_step (mx) == SQLITE_ROW)
             max = sqlite3_column_int64 (mx, 0);
@@ -566,14 +660,13 @@ s_report (hub_store_t *self, const char *key, const Gom__Report *r,
     }
     sqlite3_reset (st);
     if (rc != SQLITE_DONE) {
-        free (content);
         s_storage_failed (self, res, "natural key lookup");
         return;
     }
-    //  New: check it against its form and the unit tree, then store it,
-    //  its cells and its texts.
-    if (validate && !validate (validate_arg, r, res)) {
-        free (content);
+    //  Neither key is taken: a report its form refuses (checked before,
+    //  hub_report_prepare) is refused now.
+    if (prep->refusal) {
+        *res = *prep->refusal;
         self->pending_nacks++;
         char fp [16];
         gom_key_fingerprint (key, fp, sizeof fp);
@@ -582,48 +675,9 @@ s_report (hub_store_t *self, const char *key, const Gom__Report *r,
                       res->reason);
         return;
     }
-    st = self->insert;
-    sqlite3_reset (st);
-    sqlite3_bind_blob (st, 1, r->report_id.data, (int)r->report_id.len,
-                       SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 2, r->unit, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 3, r->form, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 4, r->period, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64 (st, 5, r->revision);
-    sqlite3_bind_int64 (st, 6, r->form_version);
-    sqlite3_bind_blob (st, 7, content, (int)content_len, SQLITE_TRANSIENT);
-    sqlite3_bind_text (st, 8, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64 (st, 9, r->sealed_at_ms);
-    sqlite3_bind_int64 (st, 10, now_ms);
-    rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    free (content);
-    if (rc != SQLITE_DONE) {
-        s_storage_failed (self, res, "insert");
-        return;
-    }
-    int64_t receipt = sqlite3_last_insert_rowid (self->db);
-    //  Cells are not written a row each: the report's content holds them
-    //  all (it is what totals read); rows cost most of the hub's time per
-    //  report (docs/performance.md). The cells table stays, empty for new
-    //  reports, for databases made before.
-    for (size_t i = 0; i < r->n_texts; i++) {
-        st = self->insert_text;
-        sqlite3_reset (st);
-        sqlite3_bind_int64 (st, 1, receipt);
-        sqlite3_bind_text (st, 2, r->texts [i]->code, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text (st, 3, r->texts [i]->text, -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step (st);
-        sqlite3_reset (st);
-        if (rc != SQLITE_DONE) {
-            s_storage_failed (self, res, "insert text");
-            return;
-        }
-    }
-    res->ack = true;
-    res->receipt = (uint64_t)receipt;
-    res->hub_ms = now_ms;
-    self->pending_reports++;
+    //  The insert met a unique key that neither lookup found: cannot
+    //  happen inside this transaction.
+    s_storage_failed (self, res, "insert (a unique key taken, not found)");
 }
 
 void
@@ -631,7 +685,18 @@ hub_store_report (hub_store_t *self, const char *key, const Gom__Report *r,
                   int64_t now_ms, hub_validate_fn *validate, void *validate_arg,
                   hub_result_t *res)
 {
-    s_report (self, key, r, now_ms, validate, validate_arg, res);
+    hub_prepared_t prep;
+    hub_report_prepare (&prep, r, self->tree, validate, validate_arg);
+    hub_store_report_prepared (self, key, r, now_ms, &prep, res);
+    hub_prepared_free (&prep);
+}
+
+void
+hub_store_report_prepared (hub_store_t *self, const char *key,
+                           const Gom__Report *r, int64_t now_ms,
+                           const hub_prepared_t *prep, hub_result_t *res)
+{
+    s_report (self, key, r, now_ms, prep, res);
     if (res->ack || !res->permanent || self->failed)
         return;
     //  Every permanent refusal is kept, once per report_id and reason (an

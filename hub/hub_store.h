@@ -72,6 +72,34 @@ void hub_store_report (hub_store_t *self, const char *key,
                        const Gom__Report *report, int64_t now_ms,
                        hub_validate_fn *validate, void *validate_arg,
                        hub_result_t *result);
+//  What can be known of a report without the database, made before its
+//  batch (hub_report_prepare, in any thread: it reads only the report, the
+//  unit tree and what validate reads), so that the thread that holds the
+//  database does only database work: the report's own checks, its canonical
+//  content, validate's verdict (used only if the report is new: a resend of
+//  a stored report is acknowledged even if its form changed since), and the
+//  units whose enrollment authorizes it. Valid while the tree lives.
+#define HUB_CHAIN_MAX 64  //  units looked at for a key's enrollment
+
+typedef struct {
+    hub_result_t *refusal;  //  NULL: valid; else the NACK (heap)
+    bool bad;               //  refusal is the report's own check: no lookups
+    uint8_t *content;       //  gom_report_content (not bad)
+    size_t content_len;
+    //  The unit, then those above it in the tree; NULL-terminated.
+    const char *chain [HUB_CHAIN_MAX + 1];
+} hub_prepared_t;
+
+//  tree and validate may be NULL. Free with hub_prepared_free.
+void hub_report_prepare (hub_prepared_t *prep, const Gom__Report *report,
+                         struct _gom_units_t *tree, hub_validate_fn *validate,
+                         void *validate_arg);
+void hub_prepared_free (hub_prepared_t *prep);
+//  hub_store_report with the report prepared; the store's tree is not used.
+void hub_store_report_prepared (hub_store_t *self, const char *key,
+                                const Gom__Report *report, int64_t now_ms,
+                                const hub_prepared_t *prep,
+                                hub_result_t *result);
 //  Records a hello; fills *units (NULL-terminated; free with
 //  gom_strv_free) with the key's enrolled units.
 void hub_store_hello (hub_store_t *self, const char *key,
