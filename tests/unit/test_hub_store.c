@@ -30,6 +30,18 @@ s_report (Gom__Report *r, uint8_t *id, uint8_t tag, const char *unit,
     r->n_cells = 1;
 }
 
+static bool
+s_refuse_all (void *arg, const Gom__Report *r, hub_result_t *res)
+{
+    (void)arg;
+    (void)r;
+    res->ack = false;
+    res->permanent = true;
+    snprintf (res->code, sizeof res->code, "refused");
+    snprintf (res->reason, sizeof res->reason, "the form says no");
+    return false;
+}
+
 int
 main (void)
 {
@@ -102,6 +114,29 @@ main (void)
     CHECK (json_integer_value (json_object_get (st, "duplicates")) == 2);
     CHECK (json_integer_value (json_object_get (st, "nacks")) == 4);
     json_decref (st);
+
+    //  A form that now refuses everything (a form pack changed since): a
+    //  resend of a stored report is still acknowledged, under its
+    //  report_id or its natural key; a clash is still a conflict; only a
+    //  new report gets the form's refusal, and nothing of it is stored.
+    CHECK (hub_store_begin (s) == 0);
+    s_report (&r, id, 1, "U1", 1, cells, 10);
+    hub_store_report (s, KEY, &r, 5000, s_refuse_all, NULL, &res);
+    CHECK (res.ack && res.duplicate && res.receipt == 1);
+    s_report (&r, id, 8, "U1", 1, cells, 10);
+    hub_store_report (s, KEY, &r, 5000, s_refuse_all, NULL, &res);
+    CHECK (res.ack && res.duplicate && res.receipt == 1);
+    s_report (&r, id, 9, "U1", 1, cells, 13);
+    hub_store_report (s, KEY, &r, 5000, s_refuse_all, NULL, &res);
+    CHECK (!res.ack && strcmp (res.code, "conflict") == 0);
+    s_report (&r, id, 10, "U1", 7, cells, 13);
+    hub_store_report (s, KEY, &r, 5000, s_refuse_all, NULL, &res);
+    CHECK (!res.ack && res.permanent && strcmp (res.code, "refused") == 0 &&
+           strcmp (res.reason, "the form says no") == 0);
+    //  The same new report without the refusal: stored (receipt 3).
+    hub_store_report (s, KEY, &r, 5000, NULL, NULL, &res);
+    CHECK (res.ack && !res.duplicate && res.receipt == 3);
+    CHECK (hub_store_commit (s) == 0);
 
     //  Revocation: refused at ZAP, and its reports held back (a transient
     //  NACK: they wait at the agent in case the key comes back).
