@@ -49,6 +49,7 @@ struct _gom_form_t {
     cell_t *cells;
     size_t n_cells, cap_cells;
     zhashx_t *cell_index;  //  code -> index + 1
+    cell_t **by_code;      //  the cells in code order (strcmp)
     check_t *checks;
     size_t n_checks, cap_checks;
     indicator_t *indicators;
@@ -165,6 +166,30 @@ s_cell (gom_form_t *self, const char *code)
 {
     void *v = zhashx_lookup (self->cell_index, code);
     return v ? (size_t)(uintptr_t)v - 1 : SIZE_MAX;
+}
+
+//  The cell with this code, looked for from *next on in code order (the
+//  walk a report's cells, in that order too, make beside the form's), and
+//  then in the index: SIZE_MAX if the form has none.
+static size_t
+s_cell_walk (gom_form_t *self, const char *code, size_t *next)
+{
+    while (*next < self->n_cells) {
+        cell_t *cell = self->by_code [*next];
+        int cmp = strcmp (cell->code, code);
+        if (cmp > 0)
+            break;
+        (*next)++;
+        if (cmp == 0)
+            return (size_t)(cell - self->cells);
+    }
+    return s_cell (self, code);
+}
+
+static int
+s_by_code (const void *a, const void *b)
+{
+    return strcmp ((*(cell_t *const *)a)->code, (*(cell_t *const *)b)->code);
 }
 
 static size_t
@@ -824,6 +849,13 @@ s_build (json_t *root, const char *path, char *err, size_t errlen)
         s_indicators (self, &ctx, json_object_get (root, "indicators"));
     if (!ctx.failed)
         s_texts (self, &ctx, json_object_get (root, "texts"));
+    if (!ctx.failed) {
+        self->by_code = malloc ((self->n_cells + 1) * sizeof (cell_t *));
+        assert (self->by_code);
+        for (size_t c = 0; c < self->n_cells; c++)
+            self->by_code [c] = &self->cells [c];
+        qsort (self->by_code, self->n_cells, sizeof (cell_t *), s_by_code);
+    }
 done:
     json_decref (root);
     if (ctx.failed)
@@ -874,6 +906,7 @@ gom_form_destroy (gom_form_t **self_p)
     free (self->lines);
     gom_strv_free (&self->periods);
     zhashx_destroy (&self->cell_index);
+    free (self->by_code);
     free (self->code);
     free (self->title);
     free (self->period_type);
@@ -1110,8 +1143,9 @@ gom_form_check_report (gom_form_t *self, const Gom__Report *r, size_t *count)
                                                              : "");
     bool *present = calloc (self->n_cells + 1, sizeof (bool));
     int64_t *value = calloc (self->n_cells + 1, sizeof (int64_t));
+    size_t next = 0;
     for (size_t i = 0; i < r->n_cells; i++) {
-        size_t c = s_cell (self, r->cells [i]->code);
+        size_t c = s_cell_walk (self, r->cells [i]->code, &next);
         if (c == SIZE_MAX) {
             s_problem (&p,
                        "ô %s không có trong biểu / cell %s is not in form %s",

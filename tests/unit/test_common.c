@@ -48,6 +48,14 @@ test_util (void)
     CHECK (!gom_code_valid (""));
     CHECK (!gom_code_valid ("a b"));
     CHECK (!gom_code_valid ("Tổng"));
+    CHECK (!gom_code_valid (NULL));
+    char code [66];
+    memset (code, 'x', 65);
+    code [64] = 0;
+    CHECK (gom_code_valid (code));  //  GOM_CODE_MAX
+    code [64] = 'x';
+    code [65] = 0;
+    CHECK (!gom_code_valid (code));
     size_t n = 0;
     char **v = gom_split_list (" A, B ,,C ", &n);
     CHECK (n == 3 && strcmp (v [0], "A") == 0 && strcmp (v [2], "C") == 0 &&

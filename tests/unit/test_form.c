@@ -123,6 +123,16 @@ test_good (void)
     char *problems = gom_form_check_report (f, &r, &n);
     CHECK (problems == NULL && n == 0);
     free (problems);
+    //  Cells out of code order are found all the same (the walk in code
+    //  order falls back to the index).
+    Gom__Cell *reversed [6];
+    for (int i = 0; i < 6; i++)
+        reversed [i] = cp [5 - i];
+    r.cells = reversed;
+    problems = gom_form_check_report (f, &r, &n);
+    CHECK (problems == NULL && n == 0);
+    free (problems);
+    r.cells = cp;
 
     //  Every kind of problem at once, each on its own line.
     c [1].value = 41;         //  I1: 60 + 41 != 100
