@@ -34,6 +34,13 @@ struct _hub_store_t {
     sqlite3_stmt *authorized;  //  key enrolled for unit, not revoked
     gom_units_t *tree;         //  for enrollments of a subtree (or NULL)
     sqlite3_stmt *admitted;    //  key enrolled, not revoked
+    //  Enrollments (key, unit) the authorized query found, not revoked: a
+    //  fact of keys.db alone, forgotten whenever keys.db changes (its
+    //  data_version, read in each batch's write transaction; or an enroll
+    //  or revoke through this connection).
+    zhashx_t *enrolled;
+    sqlite3_stmt *keys_version;
+    int64_t keys_version_seen;
 };
 
 static const char *s_schema =
@@ -124,8 +131,10 @@ s_prepare_all (hub_store_t *self)
             "AND a.revoked_ms IS NULL");
     self->admitted = gom_db_prepare (
         db, "SELECT 1 FROM keys.agents WHERE key=? AND revoked_ms IS NULL");
+    self->keys_version = gom_db_prepare (db, "PRAGMA keys.data_version");
     return (self->by_id && self->by_key && self->max_rev && self->insert &&
-            self->insert_text && self->authorized && self->admitted)
+            self->insert_text && self->authorized && self->admitted &&
+            self->keys_version)
                ? 0
                : -1;
 }
@@ -172,6 +181,8 @@ hub_store_open (const char *db_path, const char *keys_path, bool create,
         return NULL;
     }
     hub_store_t *self = calloc (1, sizeof *self);
+    assert (self);
+    self->enrolled = zhashx_new ();
     assert (self);
     self->db = gom_db_open (db_path, true, err, errlen);
     if (!self->db)
@@ -266,6 +277,8 @@ hub_store_destroy (hub_store_t **self_p)
     sqlite3_finalize (self->insert_text);
     sqlite3_finalize (self->authorized);
     sqlite3_finalize (self->admitted);
+    sqlite3_finalize (self->keys_version);
+    zhashx_destroy (&self->enrolled);
     gom_db_close (&self->db);
     free (self->db_id);
     free (self);
@@ -306,6 +319,7 @@ int
 hub_store_enroll (hub_store_t *self, const char *key, char **units, char *err,
                   size_t errlen)
 {
+    zhashx_purge (self->enrolled);
     if (gom_db_exec (self->db, "BEGIN IMMEDIATE") != 0) {
         snprintf (err, errlen, "cannot write: %s", sqlite3_errmsg (self->db));
         return -1;
@@ -352,6 +366,7 @@ hub_store_enroll (hub_store_t *self, const char *key, char **units, char *err,
 int
 hub_store_revoke (hub_store_t *self, const char *key, char *err, size_t errlen)
 {
+    zhashx_purge (self->enrolled);
     sqlite3_stmt *st = gom_db_prepare (
         self->db, "UPDATE keys.agents SET revoked_ms=? WHERE key=? "
                   "AND revoked_ms IS NULL");
@@ -381,6 +396,17 @@ hub_store_begin (hub_store_t *self)
     assert (!self->in_batch);
     if (gom_db_exec (self->db, "BEGIN IMMEDIATE") != 0)
         return -1;
+    //  The transaction holds keys.db too (IMMEDIATE takes every attached
+    //  file): what it says of enrollments now holds until the commit.
+    sqlite3_reset (self->keys_version);
+    int64_t version = sqlite3_step (self->keys_version) == SQLITE_ROW
+                          ? sqlite3_column_int64 (self->keys_version, 0)
+                          : -1;
+    sqlite3_reset (self->keys_version);
+    if (version < 0 || version != self->keys_version_seen ||
+        zhashx_size (self->enrolled) > 100000)
+        zhashx_purge (self->enrolled);
+    self->keys_version_seen = version;
     self->in_batch = true;
     self->failed = false;
     self->pending_dups = self->pending_nacks = self->pending_reports = 0;
@@ -452,6 +478,20 @@ hub_prepared_free (hub_prepared_t *p)
 //  Stores a new report and its texts: SQLITE_DONE when res is its answer
 //  (stored, or the batch failed), or the insert's error (a unique key
 //  taken: SQLITE_CONSTRAINT_UNIQUE), res untouched.
+//  "key unit", a key of the enrolled cache (a Z85 key has no space), or
+//  NULL if either is longer than a key or a code: not cached then.
+static const char *
+s_pair (char *pair, const char *key, const char *unit)
+{
+    size_t k = strlen (key), u = strlen (unit);
+    if (k > GOM_KEY_Z85 || u > GOM_CODE_MAX)
+        return NULL;
+    memcpy (pair, key, k);
+    pair [k] = ' ';
+    memcpy (pair + k + 1, unit, u + 1);
+    return pair;
+}
+
 static int
 s_insert (hub_store_t *self, const char *key, const Gom__Report *r,
           const hub_prepared_t *prep, int64_t now_ms, hub_result_t *res)
@@ -519,14 +559,23 @@ s_report (hub_store_t *self, const char *key, const Gom__Report *r,
     //  or for a unit above it in the tree.
     //  (Every value is bound SQLITE_STATIC: it outlives the step, and the
     //  statement is reset and bound again before each use.)
-    sqlite3_stmt *st = self->authorized;
+    char pair [GOM_KEY_Z85 + GOM_CODE_MAX + 2];
     int rc = SQLITE_DONE;
+    for (size_t i = 0; prep->chain [i] && rc == SQLITE_DONE; i++) {
+        const char *cached = s_pair (pair, key, prep->chain [i]);
+        if (cached && zhashx_lookup (self->enrolled, cached))
+            rc = SQLITE_ROW;
+    }
+    sqlite3_stmt *st = self->authorized;
     for (size_t i = 0; prep->chain [i] && rc == SQLITE_DONE; i++) {
         sqlite3_reset (st);
         sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
         sqlite3_bind_text (st, 2, prep->chain [i], -1, SQLITE_STATIC);
         rc = sqlite3_step (st);
         sqlite3_reset (st);
+        const char *cached = s_pair (pair, key, prep->chain [i]);
+        if (rc == SQLITE_ROW && cached)
+            zhashx_insert (self->enrolled, cached, (void *)1);
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         s_storage_failed (self, res, "authorization lookup");

@@ -148,6 +148,29 @@ main (void)
     CHECK (!res.ack && !res.permanent && strcmp (res.code, "revoked") == 0);
     CHECK (hub_store_commit (s) == 0);
     CHECK (hub_store_enroll (s, KEY, units, err, sizeof err) == 0);
+
+    //  A revocation through another connection (gom-hub revoke while the
+    //  hub runs) counts at the next batch, whatever this one remembers of
+    //  the key's enrollment; so does enrolling it again.
+    hub_store_t *other = hub_store_open (db, keys, false, err, sizeof err);
+    CHECK (other != NULL);
+    CHECK (hub_store_begin (s) == 0);
+    s_report (&r, id, 11, "U1", 4, cells, 1);
+    hub_store_report (s, KEY, &r, 6000, NULL, NULL, &res);
+    CHECK (res.ack && !res.duplicate);
+    CHECK (hub_store_commit (s) == 0);
+    CHECK (other && hub_store_revoke (other, KEY, err, sizeof err) == 0);
+    CHECK (hub_store_begin (s) == 0);
+    s_report (&r, id, 12, "U1", 5, cells, 1);
+    hub_store_report (s, KEY, &r, 6000, NULL, NULL, &res);
+    CHECK (!res.ack && strcmp (res.code, "revoked") == 0);
+    CHECK (hub_store_commit (s) == 0);
+    CHECK (other && hub_store_enroll (other, KEY, units, err, sizeof err) == 0);
+    CHECK (hub_store_begin (s) == 0);
+    hub_store_report (s, KEY, &r, 6000, NULL, NULL, &res);
+    CHECK (res.ack && !res.duplicate);
+    CHECK (hub_store_commit (s) == 0);
+    hub_store_destroy (&other);
     hub_store_destroy (&s);
     CHECK (s == NULL);
 
