@@ -179,9 +179,16 @@ gom_wire_msg_destroy (gom_wire_msg_t **self_p)
 uint8_t *
 gom_wire_encode (Gom__Envelope *env, size_t *len)
 {
+    return gom_wire_encode_into (env, NULL, 0, len);
+}
+
+uint8_t *
+gom_wire_encode_into (Gom__Envelope *env, uint8_t *buf, size_t cap, size_t *len)
+{
     env->version = GOM_PROTOCOL_VERSION;
     size_t size = gom__envelope__get_packed_size (env);
-    uint8_t *buf = malloc (size ? size : 1);
+    if (!buf || size > cap)
+        buf = malloc (size ? size : 1);
     if (!buf)
         return NULL;
     *len = gom__envelope__pack (env, buf);

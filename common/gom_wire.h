@@ -36,6 +36,11 @@ void gom_wire_msg_destroy (gom_wire_msg_t **self_p);
 //  Packs env (its version is set here) into a new buffer; *len gets its
 //  size; caller frees. NULL on allocation failure.
 uint8_t *gom_wire_encode (Gom__Envelope *env, size_t *len);
+//  The same into buf (cap bytes) when it fits, returning buf; else into a
+//  new buffer, returned (the caller frees what is not buf). NULL on
+//  allocation failure.
+uint8_t *gom_wire_encode_into (Gom__Envelope *env, uint8_t *buf, size_t cap,
+                               size_t *len);
 
 #endif
 

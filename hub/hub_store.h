@@ -44,10 +44,11 @@ sqlite3 *hub_store_db (hub_store_t *self);
 //  The database id (a random 32-hex string made with hub.db).
 const char *hub_store_db_id (hub_store_t *self);
 
-//  The unit tree authorization looks up (owned by the caller, which keeps
-//  it alive or sets another first): a key enrolled for a unit may report
-//  for every unit under it, as a district office for its communes. NULL
-//  (the default): for the units it was enrolled for only.
+//  The unit tree hub_store_report's authorization looks up (owned by the
+//  caller, which keeps it alive or sets another first): a key enrolled for
+//  a unit may report for every unit under it, as a district office for its
+//  communes. NULL (the default): for the units it was enrolled for only.
+//  (hub_store_report_prepared uses the chain it was given instead.)
 struct _gom_units_t;
 void hub_store_set_tree (hub_store_t *self, struct _gom_units_t *tree);
 
@@ -60,9 +61,10 @@ int hub_store_enroll (hub_store_t *self, const char *key, char **units,
 int hub_store_revoke (hub_store_t *self, const char *key, char *err,
                       size_t errlen);
 
-//  Checks a report the store has not seen (after the duplicate and conflict
-//  lookups, so that a resend of a stored report is always acknowledged):
-//  true to store it, or false with res filled as a NACK.
+//  Checks a report against its form and the unit tree: true to store it,
+//  or false with res filled as a NACK. Its verdict is used only for a report
+//  the store has not seen (after the duplicate and conflict lookups), so
+//  that a resend of a stored report is always acknowledged.
 typedef bool (hub_validate_fn) (void *arg, const Gom__Report *report,
                                 hub_result_t *res);
 
