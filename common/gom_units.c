@@ -13,6 +13,7 @@ typedef struct {
     int64_t until_ms;  //  inactive from (0: never)
     size_t line;       //  where it was defined
     size_t children;   //  units whose parent this is
+    size_t up;         //  the parent's index + 1 (0: a root)
 } unit_t;
 
 struct _gom_units_t {
@@ -160,6 +161,7 @@ s_record (int c, void *arg)
     u->until_ms = until;
     u->line = line;
     u->children = 0;
+    u->up = 0;
     zhashx_insert (self->index, u->code, (void *)(uintptr_t)self->n);
 done:
     for (size_t i = 0; i < n && i < 8; i++)
@@ -213,8 +215,11 @@ gom_units_load (const char *path, char *err, size_t errlen)
                     u->code, u->parent);
             break;
         }
-        if (u->parent)
-            s_unit (self, u->parent)->children++;
+        if (u->parent) {
+            unit_t *parent = s_unit (self, u->parent);
+            parent->children++;
+            u->up = (size_t)(parent - self->units) + 1;
+        }
         unit_t *p = u;
         for (size_t steps = 0; p && p->parent; steps++) {
             p = s_unit (self, p->parent);
@@ -246,6 +251,17 @@ gom_units_destroy (gom_units_t **self_p)
     zhashx_destroy (&self->index);
     free (self);
     *self_p = NULL;
+}
+
+size_t
+gom_units_chain (gom_units_t *self, const char *code, const char **chain,
+                 size_t max)
+{
+    size_t n = 0;
+    for (unit_t *u = s_unit (self, code); u && n < max;
+         u = u->up ? &self->units [u->up - 1] : NULL)
+        chain [n++] = u->code;
+    return n;
 }
 
 size_t

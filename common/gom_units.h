@@ -28,6 +28,10 @@ bool gom_units_exists (gom_units_t *self, const char *code);
 const char *gom_units_name (gom_units_t *self, const char *code);
 const char *gom_units_parent (gom_units_t *self, const char *code);
 const char *gom_units_level (gom_units_t *self, const char *code);
+//  Fills chain with the unit's code, then its parent's, and so up to its
+//  root (at most max; the tree's own strings): how many. 0 if no such unit.
+size_t gom_units_chain (gom_units_t *self, const char *code, const char **chain,
+                        size_t max);
 //  True if the unit exists and is active at Unix time at_ms (Vietnam days).
 bool gom_units_active (gom_units_t *self, const char *code, int64_t at_ms);
 //  The i-th unit's code, in file order (0 <= i < count).

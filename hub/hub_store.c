@@ -456,10 +456,9 @@ hub_report_prepare (hub_prepared_t *p, const Gom__Report *r, gom_units_t *tree,
     else {
         p->content = gom_report_content (r, &p->content_len);
         assert (p->content);
-        size_t n = 0;
-        for (const char *unit = r->unit; unit && n < HUB_CHAIN_MAX;
-             unit = tree ? gom_units_parent (tree, unit) : NULL)
-            p->chain [n++] = unit;
+        //  A unit not in the tree (or no tree): the unit alone.
+        if (!tree || !gom_units_chain (tree, r->unit, p->chain, HUB_CHAIN_MAX))
+            p->chain [0] = r->unit;
         if (!validate || validate (validate_arg, r, &verdict))
             return;
     }

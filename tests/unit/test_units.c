@@ -46,6 +46,14 @@ main (void)
            0);
     CHECK (strcmp (gom_units_parent (u, "18073"), "436") == 0);
     CHECK (gom_units_parent (u, "42") == NULL);
+    const char *chain [4] = { NULL };
+    CHECK (gom_units_chain (u, "18073", chain, 4) == 3);
+    CHECK (chain [0] && strcmp (chain [0], "18073") == 0);
+    CHECK (chain [1] && strcmp (chain [1], "436") == 0);
+    CHECK (chain [2] && strcmp (chain [2], "42") == 0);
+    CHECK (gom_units_chain (u, "18073", chain, 2) == 2);  //  at most max
+    CHECK (gom_units_chain (u, "LDLD", chain, 4) == 1);
+    CHECK (gom_units_chain (u, "99999", chain, 4) == 0);
     CHECK (strcmp (gom_units_level (u, "436"), "district") == 0);
     CHECK (gom_units_within (u, "18073", "42"));
     CHECK (gom_units_within (u, "18073", "18073"));
