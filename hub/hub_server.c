@@ -300,8 +300,7 @@ s_take_token (hub_t *self, const char *key, int64_t *wait_ms)
 //  The hub's limits on one report, before any database work: its key's
 //  rate, its cells, its text bytes. Past one, answers the item (a NACK).
 static void
-s_limit_report (hub_t *self, hub_item_t *it, const Gom__Report *r,
-                const char *fp)
+s_limit_report (hub_t *self, hub_item_t *it, const Gom__Report *r)
 {
     char reason [200];
     int64_t wait_ms = 0;
@@ -321,6 +320,8 @@ s_limit_report (hub_t *self, hub_item_t *it, const Gom__Report *r,
                                self->opt.max_text_bytes_per_report, reason,
                                sizeof reason))
         return;
+    char fp [16];
+    s_fingerprint (it->key, fp);
     zsys_warning ("nack too-large to %s: %s r%u: %s", fp,
                   gom_code_valid (r->unit) ? r->unit : "(invalid unit)",
                   r->revision, reason);
@@ -365,11 +366,13 @@ s_receive (hub_t *self)
         zmsg_destroy (&it->msg);
         return true;
     }
-    snprintf (it->key, sizeof it->key, "%s", user);
+    memcpy (it->key, user, sizeof it->key);  //  40 characters and a 0
+    //  The key's fingerprint for a warning, made only for one (snprintf
+    //  for every message cost more than a little).
     char fp [16];
-    s_fingerprint (it->key, fp);
     b->n_items++;
     if (zmsg_size (msg) != 2 || zframe_size (payload) == 0) {
+        s_fingerprint (it->key, fp);
         if (zmsg_size (msg) != 2)
             zsys_warning ("router: %zu-frame message from %s: gom speaks "
                           "single-frame messages only",
@@ -387,6 +390,7 @@ s_receive (hub_t *self)
                                 8 * zframe_size (payload) + 65536);
     gom_wire_status_t status = gom_wire_status (it->wire);
     if (status != GOM_WIRE_OK) {
+        s_fingerprint (it->key, fp);
         zsys_warning ("router: from %s: %s", fp, gom_wire_error (it->wire));
         s_nack (it, NULL, true,
                 status == GOM_WIRE_VERSION ? "version" : "malformed",
@@ -397,6 +401,7 @@ s_receive (hub_t *self)
     Gom__Envelope *env = gom_wire_env (it->wire);
     if (env->body_case != GOM__ENVELOPE__BODY_HELLO &&
         env->body_case != GOM__ENVELOPE__BODY_REPORT) {
+        s_fingerprint (it->key, fp);
         zsys_warning ("router: from %s: unexpected message type %d", fp,
                       (int)env->body_case);
         s_nack (it, NULL, true, "unexpected",
@@ -404,7 +409,7 @@ s_receive (hub_t *self)
         self->nacks++;
     }
     else if (env->body_case == GOM__ENVELOPE__BODY_REPORT) {
-        s_limit_report (self, it, env->report, fp);
+        s_limit_report (self, it, env->report);
         if (!it->reply)
             s_prepare (self, it);
     }

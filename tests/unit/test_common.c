@@ -64,6 +64,10 @@ test_util (void)
     CHECK (v == NULL);
     CHECK (gom_key_valid ("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"));
     CHECK (!gom_key_valid ("short"));
+    //  40 characters, each mark of Z85 once, and two that are not Z85.
+    CHECK (gom_key_valid ("Az09.-:+=^!/*?&<>()[]{}@%$#abcdefghijklm"));
+    CHECK (!gom_key_valid ("Az09.-:+=^!/*?&<>()[]{}@%$#abcdefghijkl "));
+    CHECK (!gom_key_valid ("Az09.-:+=^!/*?&<>()[]{}@%$#abcdefghijkl\""));
     char fp [16];
     gom_key_fingerprint ("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", fp,
                          sizeof fp);
