@@ -69,7 +69,9 @@ typedef struct {
 } hub_bucket_t;
 
 typedef struct {
-    zmsg_t *msg;                 //  as received: routing id + payload
+    bool held;                   //  id and payload hold a message
+    zmq_msg_t id;                //  as received: its routing id
+    zmq_msg_t payload;           //  and its data frame (the first, if more)
     gom_wire_msg_t *wire;        //  decoded payload
     char key [GOM_KEY_Z85 + 1];  //  authenticated sender
     bool reply;                  //  send out below
@@ -339,31 +341,64 @@ s_prepare (hub_t *self, hub_item_t *it)
                         self->catalog);
 }
 
+//  Closes the item's message (once).
+static void
+s_item_release (hub_item_t *it)
+{
+    if (!it->held)
+        return;
+    zmq_msg_close (&it->id);
+    zmq_msg_close (&it->payload);
+    it->held = false;
+}
+
 //  Reads one message into the batch, or answers/drops it at once if it
 //  cannot be read. Returns false when nothing was waiting.
 static bool
 s_receive (hub_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->router);
-    if (!msg)
-        return false;
+    //  libzmq's messages, not czmq's: no zmsg, zframes and list nodes made
+    //  and freed for each of tens of thousands of reports a second.
+    void *raw = zsock_resolve (self->router);
     hub_batch_t *b = self->fill;
-    b->bytes += zmsg_content_size (msg);
     hub_item_t *it = &b->items [b->n_items];
     memset (it, 0, sizeof *it);
+    zmq_msg_init (&it->id);
+    if (zmq_msg_recv (&it->id, raw, 0) < 0) {  //  RCVTIMEO 0: none waiting
+        zmq_msg_close (&it->id);
+        return false;
+    }
+    it->held = true;
     gom__envelope__init (&it->out);
-    it->msg = msg;
-    zmsg_first (msg);  //  the routing id
-    zframe_t *payload = zmsg_next (msg);
+    //  The data frames: the first kept, any more counted and dropped.
+    zmq_msg_init (&it->payload);
+    size_t frames = 0;
+    bool more = zmq_msg_more (&it->id);
+    b->bytes += zmq_msg_size (&it->id);
+    while (more) {
+        zmq_msg_t extra, *m = frames ? &extra : &it->payload;
+        if (frames)
+            zmq_msg_init (&extra);
+        if (zmq_msg_recv (m, raw, 0) < 0) {
+            if (frames)
+                zmq_msg_close (&extra);
+            break;
+        }
+        frames++;
+        more = zmq_msg_more (m);
+        b->bytes += zmq_msg_size (m);
+        if (m == &extra)
+            zmq_msg_close (&extra);
+    }
     //  libzmq 4.3.4 attaches the connection's metadata to the data frames,
     //  not to the routing-id frame the ROUTER makes up (seen on Debian 12;
     //  PITFALLS.md 2 says otherwise).
-    const char *user = payload ? zframe_meta (payload, "User-Id") : NULL;
+    const char *user = frames ? zmq_msg_gets (&it->payload, "User-Id") : NULL;
     if (!user || !gom_key_valid (user)) {
         //  Cannot happen with ZAP enforced; if it does, trust nothing.
         zsys_error ("router: message without an authenticated key, "
                     "dropped");
-        zmsg_destroy (&it->msg);
+        s_item_release (it);
         return true;
     }
     memcpy (it->key, user, sizeof it->key);  //  40 characters and a 0
@@ -371,12 +406,12 @@ s_receive (hub_t *self)
     //  for every message cost more than a little).
     char fp [16];
     b->n_items++;
-    if (zmsg_size (msg) != 2 || zframe_size (payload) == 0) {
+    if (frames != 1 || zmq_msg_size (&it->payload) == 0) {
         s_fingerprint (it->key, fp);
-        if (zmsg_size (msg) != 2)
+        if (frames != 1)
             zsys_warning ("router: %zu-frame message from %s: gom speaks "
                           "single-frame messages only",
-                          zmsg_size (msg) - 1, fp);
+                          frames, fp);
         else
             zsys_warning ("router: empty frame from %s", fp);
         s_nack (it, NULL, true, "malformed",
@@ -386,8 +421,9 @@ s_receive (hub_t *self)
     }
     //  Budget: 8 times the frame plus a little, well above what a real
     //  report needs and far below what a hostile one could ask for.
-    it->wire = gom_wire_decode (zframe_data (payload), zframe_size (payload),
-                                8 * zframe_size (payload) + 65536);
+    size_t size = zmq_msg_size (&it->payload);
+    it->wire =
+        gom_wire_decode (zmq_msg_data (&it->payload), size, 8 * size + 65536);
     gom_wire_status_t status = gom_wire_status (it->wire);
     if (status != GOM_WIRE_OK) {
         s_fingerprint (it->key, fp);
@@ -470,15 +506,13 @@ s_write_batch (hub_t *self, hub_batch_t *b)
     bool ok = hub_store_begin (self->store) == 0;
     for (size_t i = 0; ok && i < b->n_items; i++) {
         hub_item_t *it = &b->items [i];
-        if (it->msg && it->reply)
+        if (it->held && it->reply)
             hub_store_count_nack (self->store);  //  refused on arrival
-        if (!it->msg || it->reply)
+        if (!it->held || it->reply)
             continue;
         Gom__Envelope *env = gom_wire_env (it->wire);
         if (env->body_case == GOM__ENVELOPE__BODY_HELLO) {
-            zmsg_first (it->msg);
-            const char *peer =
-                zframe_meta (zmsg_next (it->msg), "Peer-Address");
+            const char *peer = zmq_msg_gets (&it->payload, "Peer-Address");
             hub_store_hello (self->store, it->key, env->hello, peer, now,
                              &it->units);
         }
@@ -535,7 +569,7 @@ s_answer (hub_t *self, hub_batch_t *b)
         hub_http_commit (self->http, b->took_us);
     for (size_t i = 0; i < b->n_items; i++) {
         hub_item_t *it = &b->items [i];
-        if (!it->msg || it->reply)
+        if (!it->held || it->reply)
             continue;
         Gom__Envelope *env = gom_wire_env (it->wire);
         if (b->no_store) {
@@ -615,7 +649,7 @@ s_answer (hub_t *self, hub_batch_t *b)
 //  is small (an ACK, a NACK), in two zmq_send calls, with no czmq objects
 //  made and freed for it. 0, or -1 if the ROUTER refused it.
 static int
-s_send (hub_t *self, zframe_t *id, Gom__Envelope *env)
+s_send (hub_t *self, zmq_msg_t *id, Gom__Envelope *env)
 {
     uint8_t small [512];
     size_t len = 0;
@@ -623,7 +657,7 @@ s_send (hub_t *self, zframe_t *id, Gom__Envelope *env)
     void *raw = zsock_resolve (self->router);
     int rc = -1;
     if (buf &&
-        zmq_send (raw, zframe_data (id), zframe_size (id), ZMQ_SNDMORE) >= 0)
+        zmq_send (raw, zmq_msg_data (id), zmq_msg_size (id), ZMQ_SNDMORE) >= 0)
         rc = zmq_send (raw, buf, len, 0) >= 0 ? 0 : -1;
     if (buf != small)
         free (buf);
@@ -632,7 +666,7 @@ s_send (hub_t *self, zframe_t *id, Gom__Envelope *env)
 
 typedef struct {
     hub_t *hub;
-    zframe_t *id;  //  routing id of the agent
+    zmq_msg_t *id;  //  routing id of the agent
 } offer_t;
 
 //  Sends one Form message; the agent caches it and checks reports with it.
@@ -715,7 +749,7 @@ s_reply_all (hub_t *self, hub_batch_t *b)
 {
     for (size_t i = 0; i < b->n_items; i++) {
         hub_item_t *it = &b->items [i];
-        if (it->msg && it->reply &&
+        if (it->held && it->reply &&
             it->out.body_case == GOM__ENVELOPE__BODY_ACK &&
             gom_fault_hit ("hub-drop-ack")) {
             //  Test only (GOM_FAULT): this ACK is lost, as when the peer's
@@ -723,14 +757,14 @@ s_reply_all (hub_t *self, hub_batch_t *b)
             zsys_warning ("GOM_FAULT: hub-drop-ack: an ACK not sent");
             self->dropped_replies++;
         }
-        else if (it->msg && it->reply) {
+        else if (it->held && it->reply) {
             s_tell_dashboard (self, it);
             //  SNDTIMEO 0 + ROUTER_MANDATORY: a gone or full peer fails
             //  here at once; it will resend and get the same receipt.
-            if (s_send (self, zmsg_first (it->msg), &it->out) != 0)
+            if (s_send (self, &it->id, &it->out) != 0)
                 self->dropped_replies++;
             else if (it->out.body_case == GOM__ENVELOPE__BODY_WELCOME) {
-                offer_t offer = { self, zmsg_first (it->msg) };
+                offer_t offer = { self, &it->id };
                 hub_catalog_offer (self->catalog,
                                    gom_wire_env (it->wire)->hello, s_send_form,
                                    &offer);
@@ -739,7 +773,7 @@ s_reply_all (hub_t *self, hub_batch_t *b)
         gom_strv_free (&it->units);
         hub_prepared_free (&it->prep);
         gom_wire_msg_destroy (&it->wire);
-        zmsg_destroy (&it->msg);
+        s_item_release (it);
     }
     b->n_items = 0;
     b->bytes = 0;
@@ -910,7 +944,7 @@ s_reload (hub_t *self)
     //  catalog (their unit chains pointed into the old one).
     for (size_t i = 0; i < self->fill->n_items; i++) {
         hub_item_t *it = &self->fill->items [i];
-        if (it->msg && !it->reply && it->wire &&
+        if (it->held && !it->reply && it->wire &&
             gom_wire_env (it->wire)->body_case == GOM__ENVELOPE__BODY_REPORT) {
             hub_prepared_free (&it->prep);
             s_prepare (self, it);
