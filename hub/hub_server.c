@@ -127,6 +127,7 @@ typedef struct {
     bool store_down;    //  the writer had no database when it last answered
     int64_t reopen_ms;  //  when to try the database again
     char *bound;        //  the endpoint bound, as libzmq names it
+    bool rx_partial;    //  a message cut off: its rest is drained first
     //  The memory guard (s_memory_guard)
     int64_t memory_check_ms;  //  when to look next
     int64_t memory_cut_ms;    //  when it last closed the connections
@@ -360,6 +361,18 @@ s_receive (hub_t *self)
     //  libzmq's messages, not czmq's: no zmsg, zframes and list nodes made
     //  and freed for each of tens of thousands of reports a second.
     void *raw = zsock_resolve (self->router);
+    for (int more = 1; self->rx_partial && more;) {
+        size_t len = sizeof more;
+        if (zmq_getsockopt (raw, ZMQ_RCVMORE, &more, &len) != 0)
+            return false;
+        zmq_msg_t rest;
+        zmq_msg_init (&rest);
+        int rc = more ? zmq_msg_recv (&rest, raw, 0) : 0;
+        zmq_msg_close (&rest);
+        if (rc < 0)
+            return false;
+        self->rx_partial = more;
+    }
     hub_batch_t *b = self->fill;
     hub_item_t *it = &b->items [b->n_items];
     memset (it, 0, sizeof *it);
@@ -380,9 +393,17 @@ s_receive (hub_t *self)
         if (frames)
             zmq_msg_init (&extra);
         if (zmq_msg_recv (m, raw, 0) < 0) {
+            //  Cannot happen (libzmq hands out a message only whole) but
+            //  on ETERM: the rest is drained at the next call, never read
+            //  as the next message's routing id; this one is dropped.
             if (frames)
                 zmq_msg_close (&extra);
-            break;
+            zsys_error ("router: a message cut off in its frames (%s), "
+                        "dropped",
+                        zmq_strerror (zmq_errno ()));
+            self->rx_partial = true;
+            s_item_release (it);
+            return true;
         }
         frames++;
         more = zmq_msg_more (m);
