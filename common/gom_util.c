@@ -315,6 +315,14 @@ gom_utf8_valid (const char *data, size_t len)
     return true;
 }
 
+//  An ASCII letter or digit, whatever the locale.
+static bool
+s_alnum (char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9');
+}
+
 bool
 gom_code_valid (const char *s)
 {
@@ -325,9 +333,7 @@ gom_code_valid (const char *s)
     size_t len = 0;
     for (char c; (c = s [len]); len++)
         if (len == GOM_CODE_MAX ||
-            !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' ||
-              c == '-'))
+            !(s_alnum (c) || c == '_' || c == '.' || c == ':' || c == '-'))
             return false;
     return len > 0;
 }
@@ -340,12 +346,9 @@ gom_key_valid (const char *s)
     static const char marks [] = ".-:+=^!/*?&<>()[]{}@%$#";
     if (!s || strlen (s) != GOM_KEY_Z85)
         return false;
-    for (size_t i = 0; i < GOM_KEY_Z85; i++) {
-        char c = s [i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-              (c >= 'A' && c <= 'Z') || strchr (marks, c)))
+    for (size_t i = 0; i < GOM_KEY_Z85; i++)
+        if (!s_alnum (s [i]) && !strchr (marks, s [i]))
             return false;
-    }
     return true;
 }
 

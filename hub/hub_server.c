@@ -353,6 +353,28 @@ s_item_release (hub_item_t *it)
     it->held = false;
 }
 
+//  Receives and drops the rest of a message, after a frame that said more:
+//  the frames dropped (their bytes added to *bytes, if not NULL), or -1 if
+//  a receive failed.
+static int
+s_drop_rest (void *raw, size_t *bytes)
+{
+    int n = 0;
+    for (bool more = true; more; n++) {
+        zmq_msg_t frame;
+        zmq_msg_init (&frame);
+        if (zmq_msg_recv (&frame, raw, 0) < 0) {
+            zmq_msg_close (&frame);
+            return -1;
+        }
+        more = zmq_msg_more (&frame);
+        if (bytes)
+            *bytes += zmq_msg_size (&frame);
+        zmq_msg_close (&frame);
+    }
+    return n;
+}
+
 //  Reads one message into the batch, or answers/drops it at once if it
 //  cannot be read. Returns false when nothing was waiting.
 static bool
@@ -361,17 +383,10 @@ s_receive (hub_t *self)
     //  libzmq's messages, not czmq's: no zmsg, zframes and list nodes made
     //  and freed for each of tens of thousands of reports a second.
     void *raw = zsock_resolve (self->router);
-    for (int more = 1; self->rx_partial && more;) {
-        size_t len = sizeof more;
-        if (zmq_getsockopt (raw, ZMQ_RCVMORE, &more, &len) != 0)
+    if (self->rx_partial) {
+        if (s_drop_rest (raw, NULL) < 0)
             return false;
-        zmq_msg_t rest;
-        zmq_msg_init (&rest);
-        int rc = more ? zmq_msg_recv (&rest, raw, 0) : 0;
-        zmq_msg_close (&rest);
-        if (rc < 0)
-            return false;
-        self->rx_partial = more;
+        self->rx_partial = false;
     }
     hub_batch_t *b = self->fill;
     hub_item_t *it = &b->items [b->n_items];
@@ -385,32 +400,30 @@ s_receive (hub_t *self)
     gom__envelope__init (&it->out);
     //  The data frames: the first kept, any more counted and dropped.
     zmq_msg_init (&it->payload);
-    size_t frames = 0;
-    bool more = zmq_msg_more (&it->id);
     b->bytes += zmq_msg_size (&it->id);
-    while (more) {
-        zmq_msg_t extra, *m = frames ? &extra : &it->payload;
-        if (frames)
-            zmq_msg_init (&extra);
-        if (zmq_msg_recv (m, raw, 0) < 0) {
-            //  Cannot happen (libzmq hands out a message only whole) but
-            //  on ETERM: the rest is drained at the next call, never read
-            //  as the next message's routing id; this one is dropped.
-            if (frames)
-                zmq_msg_close (&extra);
-            zsys_error ("router: a message cut off in its frames (%s), "
-                        "dropped",
-                        zmq_strerror (zmq_errno ()));
-            self->rx_partial = true;
-            s_item_release (it);
-            return true;
+    size_t frames = 0;
+    int extra = 0;
+    if (zmq_msg_more (&it->id)) {
+        if (zmq_msg_recv (&it->payload, raw, 0) < 0)
+            extra = -1;
+        else {
+            frames = 1;
+            b->bytes += zmq_msg_size (&it->payload);
+            if (zmq_msg_more (&it->payload))
+                extra = s_drop_rest (raw, &b->bytes);
         }
-        frames++;
-        more = zmq_msg_more (m);
-        b->bytes += zmq_msg_size (m);
-        if (m == &extra)
-            zmq_msg_close (&extra);
     }
+    if (extra < 0) {
+        //  Cannot happen (libzmq hands out a message only whole) but on
+        //  ETERM: the rest is drained at the next call, never read as the
+        //  next message's routing id; this one is dropped.
+        zsys_error ("router: a message cut off in its frames (%s), dropped",
+                    zmq_strerror (zmq_errno ()));
+        self->rx_partial = true;
+        s_item_release (it);
+        return true;
+    }
+    frames += (size_t)extra;
     //  libzmq 4.3.4 attaches the connection's metadata to the data frames,
     //  not to the routing-id frame the ROUTER makes up (seen on Debian 12;
     //  PITFALLS.md 2 says otherwise).

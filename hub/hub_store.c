@@ -184,7 +184,6 @@ hub_store_open (const char *db_path, const char *keys_path, bool create,
     assert (self);
     self->enrolled = zhashx_new ();
     assert (self->enrolled);
-    assert (self);
     self->db = gom_db_open (db_path, true, err, errlen);
     if (!self->db)
         goto fail;
