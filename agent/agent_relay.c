@@ -1,36 +1,48 @@
 /*  agent_relay: see agent_relay.h. */
 #include "agent_relay.h"
 #include "gom_db.h"
+#include "gom_report.h"
 #include "gom_util.h"
 
 #include <czmq.h>
 
 #define RELAY_BATCH "500"  //  reports taken a call at most
 
-//  The packed Report the district hub took: its stored content (cells and
-//  texts, a packed Report itself) after the other fields (protobuf fields
-//  concatenate).
-static uint8_t *
-s_payload (sqlite3_stmt *st, size_t *len)
+//  The packed Report the district hub took (payload) and its canonical
+//  content, for the outbox: from its columns and its stored content (the
+//  report as it came, or its canonical content, as older hubs store it:
+//  cells and texts are taken from it either way). -1 if the content does
+//  not unpack.
+static int
+s_payload (sqlite3_stmt *st, uint8_t **payload, size_t *len, uint8_t **content,
+           size_t *content_len)
 {
-    Gom__Report head = GOM__REPORT__INIT;
-    head.report_id.data = (uint8_t *)sqlite3_column_blob (st, 1);
-    head.report_id.len = (size_t)sqlite3_column_bytes (st, 1);
-    head.unit = (char *)sqlite3_column_text (st, 2);
-    head.form = (char *)sqlite3_column_text (st, 3);
-    head.period = (char *)sqlite3_column_text (st, 4);
-    head.revision = (uint32_t)sqlite3_column_int64 (st, 5);
-    head.form_version = (uint32_t)sqlite3_column_int64 (st, 6);
-    head.sealed_at_ms = sqlite3_column_int64 (st, 8);
-    size_t head_len = gom__report__get_packed_size (&head);
-    size_t content_len = (size_t)sqlite3_column_bytes (st, 7);
-    uint8_t *buf = malloc (head_len + content_len + 1);
-    assert (buf);
-    gom__report__pack (&head, buf);
-    if (content_len)
-        memcpy (buf + head_len, sqlite3_column_blob (st, 7), content_len);
-    *len = head_len + content_len;
-    return buf;
+    Gom__Report *stored =
+        gom__report__unpack (NULL, (size_t)sqlite3_column_bytes (st, 7),
+                             sqlite3_column_blob (st, 7));
+    if (!stored)
+        return -1;
+    Gom__Report r = GOM__REPORT__INIT;
+    r.report_id.data = (uint8_t *)sqlite3_column_blob (st, 1);
+    r.report_id.len = (size_t)sqlite3_column_bytes (st, 1);
+    r.unit = (char *)sqlite3_column_text (st, 2);
+    r.form = (char *)sqlite3_column_text (st, 3);
+    r.period = (char *)sqlite3_column_text (st, 4);
+    r.revision = (uint32_t)sqlite3_column_int64 (st, 5);
+    r.form_version = (uint32_t)sqlite3_column_int64 (st, 6);
+    r.sealed_at_ms = sqlite3_column_int64 (st, 8);
+    r.n_cells = stored->n_cells;
+    r.cells = stored->cells;
+    r.n_texts = stored->n_texts;
+    r.texts = stored->texts;
+    *len = gom__report__get_packed_size (&r);
+    *payload = malloc (*len + 1);
+    assert (*payload);
+    gom__report__pack (&r, *payload);
+    *content = gom_report_content (&r, content_len);
+    assert (*content);
+    gom__report__free_unpacked (stored, NULL);
+    return 0;
 }
 
 int
@@ -70,11 +82,21 @@ agent_relay_pump (agent_outbox_t *outbox, const char *hub_db)
         sqlite3_bind_int64 (st, 1, cursor);
         int rc;
         while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
-            size_t len;
-            uint8_t *payload = s_payload (st, &len);
+            size_t len, content_len;
+            uint8_t *payload, *content;
+            if (s_payload (st, &payload, &len, &content, &content_len)) {
+                //  Not something a hub writes (a damaged database): said,
+                //  and stepped over, so that it blocks nothing after it.
+                zsys_error ("relay: %s: receipt %" PRId64
+                            " skipped: its content is not a packed report",
+                            hub_db, sqlite3_column_int64 (st, 0));
+                cursor = sqlite3_column_int64 (st, 0);
+                continue;
+            }
             for (int c = 1; c <= 5; c++)
                 sqlite3_bind_value (ins, c, sqlite3_column_value (st, c));
-            sqlite3_bind_value (ins, 6, sqlite3_column_value (st, 7));
+            sqlite3_bind_blob (ins, 6, content, (int)content_len,
+                               SQLITE_TRANSIENT);
             sqlite3_bind_blob (ins, 7, payload, (int)len, SQLITE_TRANSIENT);
             sqlite3_bind_value (ins, 8, sqlite3_column_value (st, 8));
             if (sqlite3_step (ins) != SQLITE_DONE)
@@ -82,6 +104,7 @@ agent_relay_pump (agent_outbox_t *outbox, const char *hub_db)
             taken += sqlite3_changes (db) > 0;
             sqlite3_reset (ins);
             free (payload);
+            free (content);
             if (rc == SQLITE_ERROR)
                 break;
             cursor = sqlite3_column_int64 (st, 0);

@@ -42,6 +42,9 @@ struct _gom_wire_msg_t {
     size_t budget;             //  most bytes we hand out
     block_t *blocks;           //  the arena, newest first
     Gom__Envelope *env;        //  decoded envelope, or NULL
+    //  gom_wire_decode_keeping: the envelope read with its report as bytes
+    //  (env is then made here around the report those bytes unpack to).
+    Gom__ReportEnvelopeBytes *raw;
     gom_wire_status_t status;  //  what went wrong, if anything
     uint32_t version;          //  the sender's protocol version
     char error [128];          //  one line for logs and NACKs
@@ -95,8 +98,9 @@ s_free (void *data, void *ptr)
     //  else freed with the arena
 }
 
-gom_wire_msg_t *
-gom_wire_decode (const uint8_t *data, size_t len, size_t budget)
+//  A message with no arena yet (s_reset makes it).
+static gom_wire_msg_t *
+s_new (size_t budget)
 {
     gom_wire_msg_t *self = calloc (1, sizeof *self);
     assert (self);
@@ -104,11 +108,38 @@ gom_wire_decode (const uint8_t *data, size_t len, size_t budget)
     self->alloc.free = s_free;
     self->alloc.allocator_data = self;
     self->budget = budget;
-    //  Decoded, a report of 60 cells takes about 7 times its wire size.
+    return self;
+}
+
+//  Frees what was decoded, and starts the arena again: a first block sized
+//  for a frame of len bytes (decoded, a report of 60 cells takes about 7
+//  times its wire size), or none if len is 0 (the message is done with).
+static void
+s_reset (gom_wire_msg_t *self, size_t len)
+{
+    if (!WIRE_ARENA) {
+        if (self->env)
+            gom__envelope__free_unpacked (self->env, &self->alloc);
+        if (self->raw)
+            gom__report_envelope_bytes__free_unpacked (self->raw, &self->alloc);
+    }
+    self->env = NULL;
+    self->raw = NULL;
+    while (self->blocks) {
+        block_t *next = self->blocks->next;
+        free (self->blocks);
+        self->blocks = next;
+    }
+    self->used = 0;
     size_t first = len < 8192 ? 7 * len + 512 : 65536;
-    if (WIRE_ARENA)
-        s_block_new (self, first < budget ? first : budget);
-    self->env = gom__envelope__unpack (&self->alloc, len, data);
+    if (WIRE_ARENA && len)
+        s_block_new (self, first < self->budget ? first : self->budget);
+}
+
+//  The status of what was decoded from a frame of len bytes.
+static void
+s_judge (gom_wire_msg_t *self, size_t len)
+{
     if (!self->env) {
         self->status = GOM_WIRE_MALFORMED;
         snprintf (self->error, sizeof self->error,
@@ -117,7 +148,7 @@ gom_wire_decode (const uint8_t *data, size_t len, size_t budget)
                         "large once decoded)"
                       : "frame of %zu bytes is not a gom envelope",
                   len);
-        return self;
+        return;
     }
     self->version = self->env->version;
     if (self->env->version != GOM_PROTOCOL_VERSION) {
@@ -132,7 +163,60 @@ gom_wire_decode (const uint8_t *data, size_t len, size_t budget)
         snprintf (self->error, sizeof self->error,
                   "envelope has no body (or a body type unknown here)");
     }
+}
+
+gom_wire_msg_t *
+gom_wire_decode (const uint8_t *data, size_t len, size_t budget)
+{
+    gom_wire_msg_t *self = s_new (budget);
+    s_reset (self, len);
+    self->env = gom__envelope__unpack (&self->alloc, len, data);
+    s_judge (self, len);
     return self;
+}
+
+gom_wire_msg_t *
+gom_wire_decode_keeping (const uint8_t *data, size_t len, size_t budget)
+{
+    gom_wire_msg_t *self = s_new (budget);
+    s_reset (self, len);
+    //  Read as an envelope with its report left as bytes: taken only if
+    //  that is all there is (a version, a report, no other field, which
+    //  would be another body or one unknown here), and the bytes unpack.
+    self->raw = gom__report_envelope_bytes__unpack (&self->alloc, len, data);
+    Gom__ReportEnvelopeBytes *raw = self->raw;
+    if (raw && raw->report.len > 0 && raw->base.n_unknown_fields == 0) {
+        Gom__Report *report = gom__report__unpack (
+            &self->alloc, raw->report.len, raw->report.data);
+        Gom__Envelope *env = report ? s_alloc (self, sizeof *env) : NULL;
+        if (env) {
+            gom__envelope__init (env);
+            env->version = raw->version;
+            env->body_case = GOM__ENVELOPE__BODY_REPORT;
+            env->report = report;
+            self->env = env;
+            s_judge (self, len);
+            return self;
+        }
+        if (report && !WIRE_ARENA)
+            gom__report__free_unpacked (report, &self->alloc);
+    }
+    //  Anything else is decoded as gom_wire_decode does.
+    s_reset (self, len);
+    self->env = gom__envelope__unpack (&self->alloc, len, data);
+    s_judge (self, len);
+    return self;
+}
+
+const uint8_t *
+gom_wire_report_bytes (gom_wire_msg_t *self, size_t *len)
+{
+    if (!self->raw || !self->env) {
+        *len = 0;
+        return NULL;
+    }
+    *len = self->raw->report.len;
+    return self->raw->report.data;
 }
 
 gom_wire_status_t
@@ -165,13 +249,7 @@ gom_wire_msg_destroy (gom_wire_msg_t **self_p)
     if (!self_p || !*self_p)
         return;
     gom_wire_msg_t *self = *self_p;
-    if (self->env && !WIRE_ARENA)
-        gom__envelope__free_unpacked (self->env, &self->alloc);
-    while (self->blocks) {
-        block_t *next = self->blocks->next;
-        free (self->blocks);
-        self->blocks = next;
-    }
+    s_reset (self, 0);
     free (self);
     *self_p = NULL;
 }

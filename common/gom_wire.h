@@ -26,6 +26,14 @@ typedef enum {
 //  says whether env is usable; err describes the failure.
 gom_wire_msg_t *gom_wire_decode (const uint8_t *data, size_t len,
                                  size_t budget);
+//  The same, and for an envelope that carries a Report and nothing else,
+//  keeps the report's bytes as they came (gom_wire_report_bytes): the hub
+//  stores them, instead of packing the report again.
+gom_wire_msg_t *gom_wire_decode_keeping (const uint8_t *data, size_t len,
+                                         size_t budget);
+//  The report's bytes as they came (they unpack to gom_wire_env's report),
+//  living as long as the message; NULL if not kept.
+const uint8_t *gom_wire_report_bytes (gom_wire_msg_t *self, size_t *len);
 gom_wire_status_t gom_wire_status (gom_wire_msg_t *self);
 const char *gom_wire_error (gom_wire_msg_t *self);
 Gom__Envelope *gom_wire_env (gom_wire_msg_t *self);

@@ -337,7 +337,9 @@ s_limit_report (hub_t *self, hub_item_t *it, const Gom__Report *r)
 static void
 s_prepare (hub_t *self, hub_item_t *it)
 {
-    hub_report_prepare (&it->prep, gom_wire_env (it->wire)->report,
+    size_t len;
+    const uint8_t *bytes = gom_wire_report_bytes (it->wire, &len);
+    hub_report_prepare (&it->prep, gom_wire_env (it->wire)->report, bytes, len,
                         hub_catalog_units (self->catalog), hub_catalog_validate,
                         self->catalog);
 }
@@ -456,8 +458,8 @@ s_receive (hub_t *self)
     //  Budget: 8 times the frame plus a little, well above what a real
     //  report needs and far below what a hostile one could ask for.
     size_t size = zmq_msg_size (&it->payload);
-    it->wire =
-        gom_wire_decode (zmq_msg_data (&it->payload), size, 8 * size + 65536);
+    it->wire = gom_wire_decode_keeping (zmq_msg_data (&it->payload), size,
+                                        8 * size + 65536);
     gom_wire_status_t status = gom_wire_status (it->wire);
     if (status != GOM_WIRE_OK) {
         s_fingerprint (it->key, fp);

@@ -434,7 +434,8 @@ hub_store_count_nack (hub_store_t *self)
 }
 
 void
-hub_report_prepare (hub_prepared_t *p, const Gom__Report *r, gom_units_t *tree,
+hub_report_prepare (hub_prepared_t *p, const Gom__Report *r,
+                    const uint8_t *bytes, size_t bytes_len, gom_units_t *tree,
                     hub_validate_fn *validate, void *validate_arg)
 {
     memset (p, 0, sizeof *p);
@@ -453,8 +454,15 @@ hub_report_prepare (hub_prepared_t *p, const Gom__Report *r, gom_units_t *tree,
         p->bad = true;
     }
     else {
-        p->content = gom_report_content (r, &p->content_len);
-        assert (p->content);
+        if (bytes && bytes_len) {
+            p->content = bytes;
+            p->content_len = bytes_len;
+        }
+        else {
+            p->content = gom_report_content (r, &p->content_len);
+            assert (p->content);
+            p->content_owned = true;
+        }
         //  A unit not in the tree (or no tree): the unit alone.
         if (!tree || !gom_units_chain (tree, r->unit, p->chain, HUB_CHAIN_MAX))
             p->chain [0] = r->unit;
@@ -470,7 +478,8 @@ void
 hub_prepared_free (hub_prepared_t *p)
 {
     free (p->refusal);
-    free (p->content);
+    if (p->content_owned)
+        free ((void *)p->content);
     memset (p, 0, sizeof *p);
 }
 
@@ -536,6 +545,30 @@ s_insert (hub_store_t *self, const char *key, const Gom__Report *r,
     res->hub_ms = now_ms;
     self->pending_reports++;
     return SQLITE_DONE;
+}
+
+//  Whether a stored report's content (the bytes it came as, or its
+//  canonical content, as databases before 2026-12 hold) is r's: the same
+//  bytes, or else the same once both are packed canonically (cells and
+//  texts only, sorted: rule 4 does not look at report_id or sealed time).
+static bool
+s_same_content (const void *stored, size_t stored_len, const Gom__Report *r,
+                const hub_prepared_t *prep)
+{
+    if (stored_len == prep->content_len &&
+        memcmp (stored, prep->content, stored_len) == 0)
+        return true;
+    Gom__Report *old = gom__report__unpack (NULL, stored_len, stored);
+    if (!old)
+        return false;
+    size_t a_len, b_len;
+    uint8_t *a = gom_report_content (old, &a_len);
+    uint8_t *b = gom_report_content (r, &b_len);
+    bool same = a && b && a_len == b_len && memcmp (a, b, a_len) == 0;
+    free (a);
+    free (b);
+    gom__report__free_unpacked (old, NULL);
+    return same;
 }
 
 static void
@@ -613,8 +646,6 @@ s_report (hub_store_t *self, const char *key, const Gom__Report *r,
                       r->unit, fp);
         return;
     }
-    const uint8_t *content = prep->content;
-    size_t content_len = prep->content_len;
     //  A new report, the common case, is stored at once: the insert fails
     //  on either of its unique keys (report_id, the natural key) if it is
     //  taken, and only then are the lookups of rule 4 made. A report its
@@ -643,8 +674,8 @@ s_report (hub_store_t *self, const char *key, const Gom__Report *r,
             strcmp ((const char *)sqlite3_column_text (st, 3), r->period) ==
                 0 &&
             (uint32_t)sqlite3_column_int64 (st, 4) == r->revision &&
-            (size_t)sqlite3_column_bytes (st, 5) == content_len &&
-            memcmp (sqlite3_column_blob (st, 5), content, content_len) == 0;
+            s_same_content (sqlite3_column_blob (st, 5),
+                            (size_t)sqlite3_column_bytes (st, 5), r, prep);
         if (same) {
             res->ack = true;
             res->duplicate = true;
@@ -675,8 +706,8 @@ s_report (hub_store_t *self, const char *key, const Gom__Report *r,
     rc = sqlite3_step (st);
     if (rc == SQLITE_ROW) {
         bool same =
-            (size_t)sqlite3_column_bytes (st, 1) == content_len &&
-            memcmp (sqlite3_column_blob (st, 1), content, content_len) == 0;
+            s_same_content (sqlite3_column_blob (st, 1),
+                            (size_t)sqlite3_column_bytes (st, 1), r, prep);
         if (same) {
             res->ack = true;
             res->duplicate = true;
@@ -734,7 +765,7 @@ hub_store_report (hub_store_t *self, const char *key, const Gom__Report *r,
                   hub_result_t *res)
 {
     hub_prepared_t prep;
-    hub_report_prepare (&prep, r, self->tree, validate, validate_arg);
+    hub_report_prepare (&prep, r, NULL, 0, self->tree, validate, validate_arg);
     hub_store_report_prepared (self, key, r, now_ms, &prep, res);
     hub_prepared_free (&prep);
 }

@@ -77,8 +77,9 @@ void hub_store_report (hub_store_t *self, const char *key,
 //  What can be known of a report without the database, made before its
 //  batch (hub_report_prepare, in any thread: it reads only the report, the
 //  unit tree and what validate reads), so that the thread that holds the
-//  database does only database work: the report's own checks, its canonical
-//  content, validate's verdict (used only if the report is new: a resend of
+//  database does only database work: the report's own checks, its content
+//  (the bytes it came as, if given: they unpack to report; else packed
+//  canonical), validate's verdict (used only if the report is new: a resend of
 //  a stored report is acknowledged even if its form changed since), and the
 //  units whose enrollment authorizes it. Valid while the tree lives.
 #define HUB_CHAIN_MAX 64  //  units looked at for a key's enrollment
@@ -86,14 +87,20 @@ void hub_store_report (hub_store_t *self, const char *key,
 typedef struct {
     hub_result_t *refusal;  //  NULL: valid; else the NACK (heap)
     bool bad;               //  refusal is the report's own check: no lookups
-    uint8_t *content;       //  gom_report_content (not bad)
+    //  What is stored (not bad): the report's bytes as they came (not
+    //  owned), or its canonical content (gom_report_content, owned). Rule 4
+    //  compares contents canonically, so either may be stored.
+    const uint8_t *content;
     size_t content_len;
+    bool content_owned;
     //  The unit, then those above it in the tree; NULL-terminated.
     const char *chain [HUB_CHAIN_MAX + 1];
 } hub_prepared_t;
 
-//  tree and validate may be NULL. Free with hub_prepared_free.
+//  bytes (NULL or what report was unpacked from, outliving prep), tree and
+//  validate may be NULL. Free with hub_prepared_free.
 void hub_report_prepare (hub_prepared_t *prep, const Gom__Report *report,
+                         const uint8_t *bytes, size_t bytes_len,
                          struct _gom_units_t *tree, hub_validate_fn *validate,
                          void *validate_arg);
 void hub_prepared_free (hub_prepared_t *prep);

@@ -1,9 +1,11 @@
 /*  fuzz_wire: the hub's decode-and-check path for one incoming message, as
     hub_server.c (s_receive, s_limit_report) and hub_store.c (s_report)
     run it, without the sockets and the database: one frame is decoded
-    with the hub's byte budget (gom_wire_decode), a report is held to the
-    hub's default limits, to its 16-byte report_id and to gom_report_check,
-    its canonical content is packed, and then it is validated as the hub
+    with the hub's byte budget (gom_wire_decode_keeping), a report is held
+    to the hub's default limits, to its 16-byte report_id and to
+    gom_report_check, the bytes the hub would store as its content must
+    read as the same content (or, none kept, its canonical content is
+    packed), and then it is validated as the hub
     does before storing (hub_catalog_validate: the unit tree, the form and
     version, gom_form_check_report) against the seed form pack and the
     sample unit tree. A report is also checked against a fixed form of the
@@ -54,7 +56,7 @@ s_send (void *arg, const char *code, uint32_t version, const char *text,
 #define HUB_MAX_TEXT_BYTES 262144
 
 static void
-s_report (const Gom__Report *r)
+s_report (const Gom__Report *r, const uint8_t *bytes, size_t bytes_len)
 {
     size_t text_bytes = 0;
     for (size_t i = 0; i < r->n_texts; i++)
@@ -72,6 +74,17 @@ s_report (const Gom__Report *r)
     size_t len = 0;
     uint8_t *content = gom_report_content (r, &len);
     FUZZ_REQUIRE (content, "no content");
+    if (bytes) {
+        Gom__Report *again = gom__report__unpack (NULL, bytes_len, bytes);
+        FUZZ_REQUIRE (again, "the report's kept bytes do not unpack");
+        size_t again_len = 0;
+        uint8_t *again_content = gom_report_content (again, &again_len);
+        FUZZ_REQUIRE (again_content && again_len == len &&
+                          memcmp (again_content, content, len) == 0,
+                      "the report's kept bytes read as other content");
+        free (again_content);
+        gom__report__free_unpacked (again, NULL);
+    }
     free (content);
     hub_result_t res;
     memset (&res, 0, sizeof res);
@@ -89,8 +102,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     //  hub_server.c: an empty frame is refused before decoding.
     if (size == 0)
         return 0;
-    gom_wire_msg_t *w = gom_wire_decode (data, size, 8 * size + 65536);
-    FUZZ_REQUIRE (w, "gom_wire_decode returned NULL");
+    gom_wire_msg_t *w = gom_wire_decode_keeping (data, size, 8 * size + 65536);
+    FUZZ_REQUIRE (w, "gom_wire_decode_keeping returned NULL");
     Gom__Envelope *env = gom_wire_env (w);
     if (gom_wire_status (w) != GOM_WIRE_OK) {
         FUZZ_REQUIRE (env == NULL, "an envelope with a failed status");
@@ -98,8 +111,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     else {
         FUZZ_REQUIRE (env, "status OK without an envelope");
-        if (env->body_case == GOM__ENVELOPE__BODY_REPORT)
-            s_report (env->report);
+        if (env->body_case == GOM__ENVELOPE__BODY_REPORT) {
+            size_t blen = 0;
+            const uint8_t *bytes = gom_wire_report_bytes (w, &blen);
+            s_report (env->report, bytes, blen);
+        }
         else if (env->body_case == GOM__ENVELOPE__BODY_HELLO) {
             size_t sent = 0;
             hub_catalog_offer (s_catalog, env->hello, s_send, &sent);

@@ -202,6 +202,121 @@ test_wire (void)
     CHECK (gom_report_check (&r, err, sizeof err) != 0);
 }
 
+//  gom_wire_decode_keeping: a report envelope's report kept as the bytes
+//  that came, and anything else decoded as gom_wire_decode does.
+static void
+test_wire_keeping (void)
+{
+    Gom__Report r = GOM__REPORT__INIT;
+    uint8_t id [16] = { 7 };
+    r.report_id.data = id;
+    r.report_id.len = 16;
+    r.unit = "U1";
+    r.form = "F1";
+    r.period = "2026-H1";
+    r.revision = 3;
+    r.sealed_at_ms = 1234;
+    Gom__Cell c1 = GOM__CELL__INIT;
+    c1.code = "A";
+    c1.value = 42;
+    Gom__Cell *cells [] = { &c1 };
+    r.cells = cells;
+    r.n_cells = 1;
+    uint8_t packed [256];
+    size_t plen = gom__report__pack (&r, packed);
+    size_t elen = 0;
+    uint8_t *env = gom_wire_wrap_report (packed, plen, &elen);
+    uint8_t frame [300];
+    CHECK (env && elen + 8 < sizeof frame);
+    memcpy (frame, env, elen);
+
+    //  The report, and its bytes exactly as packed.
+    gom_wire_msg_t *m = gom_wire_decode_keeping (frame, elen, 1 << 20);
+    CHECK (gom_wire_status (m) == GOM_WIRE_OK);
+    Gom__Envelope *e = gom_wire_env (m);
+    CHECK (e && e->version == GOM_PROTOCOL_VERSION &&
+           e->body_case == GOM__ENVELOPE__BODY_REPORT);
+    CHECK (e && e->report->revision == 3 && e->report->n_cells == 1 &&
+           e->report->cells [0]->value == 42 &&
+           strcmp (e->report->unit, "U1") == 0);
+    size_t blen = 0;
+    const uint8_t *bytes = gom_wire_report_bytes (m, &blen);
+    CHECK (bytes && blen == plen && memcmp (bytes, packed, plen) == 0);
+    gom_wire_msg_destroy (&m);
+
+    //  Another field after it (unknown here, field 20 = 5): decoded whole,
+    //  no bytes kept (they would not be all the envelope said).
+    memcpy (frame + elen, "\xa0\x01\x05", 3);
+    m = gom_wire_decode_keeping (frame, elen + 3, 1 << 20);
+    CHECK (gom_wire_status (m) == GOM_WIRE_OK);
+    e = gom_wire_env (m);
+    CHECK (e && e->body_case == GOM__ENVELOPE__BODY_REPORT &&
+           e->report->cells [0]->value == 42);
+    CHECK (gom_wire_report_bytes (m, &blen) == NULL && blen == 0);
+    gom_wire_msg_destroy (&m);
+
+    //  A hello after the report (field 10, empty): the last of the oneof
+    //  is the body, as gom_wire_decode has it.
+    memcpy (frame + elen, "\x52\x00", 2);
+    m = gom_wire_decode_keeping (frame, elen + 2, 1 << 20);
+    gom_wire_msg_t *plain = gom_wire_decode (frame, elen + 2, 1 << 20);
+    CHECK (gom_wire_status (m) == GOM_WIRE_OK &&
+           gom_wire_status (plain) == GOM_WIRE_OK);
+    CHECK (gom_wire_env (m) && gom_wire_env (plain) &&
+           gom_wire_env (m)->body_case == GOM__ENVELOPE__BODY_HELLO &&
+           gom_wire_env (plain)->body_case == GOM__ENVELOPE__BODY_HELLO);
+    CHECK (gom_wire_report_bytes (m, &blen) == NULL);
+    gom_wire_msg_destroy (&m);
+    gom_wire_msg_destroy (&plain);
+
+    //  A hello alone.
+    Gom__Envelope he = GOM__ENVELOPE__INIT;
+    Gom__Hello hello = GOM__HELLO__INIT;
+    hello.agent_version = "t";
+    he.body_case = GOM__ENVELOPE__BODY_HELLO;
+    he.hello = &hello;
+    size_t hlen = 0;
+    uint8_t *hframe = gom_wire_encode (&he, &hlen);
+    m = gom_wire_decode_keeping (hframe, hlen, 1 << 20);
+    CHECK (gom_wire_status (m) == GOM_WIRE_OK && gom_wire_env (m) &&
+           gom_wire_env (m)->body_case == GOM__ENVELOPE__BODY_HELLO &&
+           strcmp (gom_wire_env (m)->hello->agent_version, "t") == 0);
+    CHECK (gom_wire_report_bytes (m, &blen) == NULL);
+    gom_wire_msg_destroy (&m);
+    free (hframe);
+
+    //  Report bytes that are not a report: malformed, as before.
+    const uint8_t notreport [] = { 0x08, 0x01, 0x62, 0x03, 0xff, 0xff, 0xff };
+    m = gom_wire_decode_keeping (notreport, sizeof notreport, 1 << 20);
+    CHECK (gom_wire_status (m) == GOM_WIRE_MALFORMED);
+    CHECK (gom_wire_env (m) == NULL);
+    gom_wire_msg_destroy (&m);
+    //  A version we do not speak; a budget too small.
+    frame [1] = 9;
+    m = gom_wire_decode_keeping (frame, elen, 1 << 20);
+    CHECK (gom_wire_status (m) == GOM_WIRE_VERSION);
+    gom_wire_msg_destroy (&m);
+    frame [1] = 1;
+    m = gom_wire_decode_keeping (frame, elen, 16);
+    CHECK (gom_wire_status (m) == GOM_WIRE_MALFORMED);
+    gom_wire_msg_destroy (&m);
+    //  Garbage and every truncation: a status, never a crash, and the
+    //  same status as gom_wire_decode gives.
+    uint8_t junk [64];
+    for (int round = 0; round < 2000; round++) {
+        size_t len = (size_t)(round % 64);
+        gom_random (junk, len);
+        if (round % 2)
+            memcpy (junk, frame, len < elen ? len : elen);
+        m = gom_wire_decode_keeping (junk, len, 1 << 20);
+        plain = gom_wire_decode (junk, len, 1 << 20);
+        CHECK (gom_wire_status (m) == gom_wire_status (plain));
+        gom_wire_msg_destroy (&m);
+        gom_wire_msg_destroy (&plain);
+    }
+    free (env);
+}
+
 static void
 test_report_json (void)
 {
@@ -498,6 +613,7 @@ main (void)
     test_util ();
     test_iso_time ();
     test_wire ();
+    test_wire_keeping ();
     test_report_json ();
     test_report_id ();
     test_rtt ();

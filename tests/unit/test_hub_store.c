@@ -2,6 +2,7 @@
     (idempotence and conflicts), authorization by enrolled key, revocation,
     and that keys outlive a replaced hub.db. */
 #include "check.h"
+#include "gom_db.h"
 #include "gom_util.h"
 #include "hub_store.h"
 
@@ -28,6 +29,19 @@ s_report (Gom__Report *r, uint8_t *id, uint8_t tag, const char *unit,
     cells [0]->value = value;
     r->cells = cells;
     r->n_cells = 1;
+}
+
+//  Stores r as hub_server does, from the bytes it came as (r packed).
+static void
+s_store_packed (hub_store_t *s, Gom__Report *r, int64_t now_ms,
+                hub_result_t *res)
+{
+    uint8_t bytes [256];
+    size_t len = gom__report__pack (r, bytes);
+    hub_prepared_t prep;
+    hub_report_prepare (&prep, r, bytes, len, NULL, NULL, NULL);
+    hub_store_report_prepared (s, KEY, r, now_ms, &prep, res);
+    hub_prepared_free (&prep);
 }
 
 static bool
@@ -173,6 +187,69 @@ main (void)
     hub_store_destroy (&other);
     hub_store_destroy (&s);
     CHECK (s == NULL);
+
+    //  Reports stored as the bytes they came as (gom-hub's loop passes the
+    //  report's bytes off the wire): rule 4 compares contents canonically,
+    //  whichever way each was stored; the stored bytes read as the report.
+    s = hub_store_open (db, keys, false, err, sizeof err);
+    CHECK (s != NULL);
+    if (!s)
+        CHECK_DONE ();
+    uint8_t b1 [256];
+    hub_prepared_t prep;
+    CHECK (hub_store_begin (s) == 0);
+    s_report (&r, id, 20, "U1", 6, cells, 20);
+    r.sealed_at_ms = 111;
+    size_t b1_len = gom__report__pack (&r, b1);
+    hub_report_prepare (&prep, &r, b1, b1_len, NULL, NULL, NULL);
+    CHECK (prep.content == b1 && !prep.content_owned);
+    hub_prepared_free (&prep);
+    s_store_packed (s, &r, 7000, &res);
+    CHECK (res.ack && !res.duplicate);
+    uint64_t stored = res.receipt;
+    //  The same bytes again (a resend): a duplicate.
+    s_store_packed (s, &r, 7001, &res);
+    CHECK (res.ack && res.duplicate && res.receipt == stored);
+    //  The same report_id and content, sealed at another time (other
+    //  bytes): a duplicate all the same.
+    r.sealed_at_ms = 222;
+    s_store_packed (s, &r, 7002, &res);
+    CHECK (res.ack && res.duplicate && res.receipt == stored);
+    //  Its natural key under another report_id, given without bytes (the
+    //  canonical content): a duplicate; with other content, a conflict.
+    s_report (&r, id, 21, "U1", 6, cells, 20);
+    hub_store_report (s, KEY, &r, 7003, NULL, NULL, &res);
+    CHECK (res.ack && res.duplicate && res.receipt == stored);
+    s_report (&r, id, 22, "U1", 6, cells, 21);
+    s_store_packed (s, &r, 7004, &res);
+    CHECK (!res.ack && strcmp (res.code, "conflict") == 0);
+    //  Receipt 1, stored as canonical content, sent again as bytes.
+    s_report (&r, id, 1, "U1", 1, cells, 10);
+    r.sealed_at_ms = 333;
+    s_store_packed (s, &r, 7005, &res);
+    CHECK (res.ack && res.duplicate && res.receipt == 1);
+    //  ... and with other content under its report_id: refused.
+    s_report (&r, id, 1, "U1", 1, cells, 99);
+    s_store_packed (s, &r, 7006, &res);
+    CHECK (!res.ack && strcmp (res.code, "id-reused") == 0);
+    CHECK (hub_store_commit (s) == 0);
+    //  What is stored is the bytes, and they read as the report's cells.
+    sqlite3_stmt *q = gom_db_prepare (
+        hub_store_db (s), "SELECT content FROM reports WHERE receipt = ?");
+    CHECK (q != NULL);
+    if (q) {
+        sqlite3_bind_int64 (q, 1, (int64_t)stored);
+        CHECK (sqlite3_step (q) == SQLITE_ROW);
+        CHECK ((size_t)sqlite3_column_bytes (q, 0) == b1_len &&
+               memcmp (sqlite3_column_blob (q, 0), b1, b1_len) == 0);
+        json_t *jc = hub_store_cells_json (sqlite3_column_blob (q, 0),
+                                           (size_t)sqlite3_column_bytes (q, 0));
+        CHECK (json_integer_value (json_object_get (jc, "A")) == 20 &&
+               json_object_size (jc) == 1);
+        json_decref (jc);
+        sqlite3_finalize (q);
+    }
+    hub_store_destroy (&s);
 
     //  Reopen: same id. Replace hub.db: new id, keys kept.
     s = hub_store_open (db, keys, false, err, sizeof err);
