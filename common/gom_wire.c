@@ -2,6 +2,7 @@
 #include "gom_wire.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ struct _gom_wire_msg_t {
     //  gom_wire_decode_keeping: the envelope read with its report as bytes
     //  (env is then made here around the report those bytes unpack to).
     Gom__ReportEnvelopeBytes *raw;
+    bool kept;  //  raw's report is what env's was unpacked from, and kept
     gom_wire_status_t status;  //  what went wrong, if anything
     uint32_t version;          //  the sender's protocol version
     char error [128];          //  one line for logs and NACKs
@@ -125,6 +127,7 @@ s_reset (gom_wire_msg_t *self, size_t len)
     }
     self->env = NULL;
     self->raw = NULL;
+    self->kept = false;
     while (self->blocks) {
         block_t *next = self->blocks->next;
         free (self->blocks);
@@ -195,6 +198,10 @@ gom_wire_decode_keeping (const uint8_t *data, size_t len, size_t budget)
             env->body_case = GOM__ENVELOPE__BODY_REPORT;
             env->report = report;
             self->env = env;
+            //  Fields of the report unknown here are not kept: what is
+            //  stored is what was checked (the canonical content is made
+            //  instead).
+            self->kept = report->base.n_unknown_fields == 0;
             s_judge (self, len);
             return self;
         }
@@ -211,7 +218,7 @@ gom_wire_decode_keeping (const uint8_t *data, size_t len, size_t budget)
 const uint8_t *
 gom_wire_report_bytes (gom_wire_msg_t *self, size_t *len)
 {
-    if (!self->raw || !self->env) {
+    if (!self->kept || !self->env) {
         *len = 0;
         return NULL;
     }

@@ -1176,7 +1176,16 @@ hub_server_run (gom_config_t *cfg)
             { self->monitor ? zsock_resolve (self->monitor) : NULL, -1,
               ZMQ_POLLIN, 0 }
         };
-        int rc = zmq_poll (items, self->monitor ? 5 : 4, 1000);
+        //  The memory guard looks every 250 ms, whether or not anything
+        //  comes: a message that never ends wakes nothing here (libzmq
+        //  holds it in its I/O thread), and at loopback speed a second
+        //  late is 250 MB late.
+        long timeout = 1000;
+        if (self->opt.max_memory_mb) {
+            int64_t left = self->memory_check_ms - gom_mono_ms ();
+            timeout = left < 0 ? 0 : left < 1000 ? (long)left : 1000;
+        }
+        int rc = zmq_poll (items, self->monitor ? 5 : 4, timeout);
         if (rc < 0 && zmq_errno () != EINTR) {
             zsys_error ("poll: %s", zmq_strerror (zmq_errno ()));
             break;

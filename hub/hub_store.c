@@ -551,12 +551,14 @@ s_insert (hub_store_t *self, const char *key, const Gom__Report *r,
 //  canonical content, as databases before 2026-12 hold) is r's: the same
 //  bytes, or else the same once both are packed canonically (cells and
 //  texts only, sorted: rule 4 does not look at report_id or sealed time).
+//  The packing is the writer's, but only for a clash or a resend whose
+//  bytes differ (another agent's, or one stored before 2026-12).
 static bool
 s_same_content (const void *stored, size_t stored_len, const Gom__Report *r,
                 const hub_prepared_t *prep)
 {
     if (stored_len == prep->content_len &&
-        memcmp (stored, prep->content, stored_len) == 0)
+        (stored_len == 0 || memcmp (stored, prep->content, stored_len) == 0))
         return true;
     Gom__Report *old = gom__report__unpack (NULL, stored_len, stored);
     if (!old)

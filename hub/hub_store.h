@@ -141,8 +141,9 @@ void hub_store_checkpoint (hub_store_t *self, hub_ckpt_t *ckpt, bool idle);
 json_t *hub_store_reports_json (hub_store_t *self);
 json_t *hub_store_status_json (hub_store_t *self);
 json_t *hub_store_agents_json (hub_store_t *self);
-//  The cells of a report's stored content (a packed Report holding its
-//  cells and texts) as {"CODE": value}, in the content's order (by code).
+//  The cells of a report's stored content (a packed Report: the report as
+//  it came, or its cells and texts only) as {"CODE": value}, in the
+//  content's order (by code).
 json_t *hub_store_cells_json (const void *content, size_t len);
 
 #endif

@@ -184,7 +184,7 @@ s_take_values (hub_rollup_t *self, unit_status_t *u, const uint8_t *blob,
     }
     memset (u->values, 0, (self->n_cells + 1) * sizeof (int64_t));
     memset (u->present, 0, self->n_cells + 1);
-    //  The cells come from each report's canonical content (one packed blob
+    //  The cells come from each report's stored content (one packed Report
     //  a report) rather than the cells table (one row a cell): ten times
     //  fewer sqlite steps.
     Gom__Report *content = s_unpack (&self->arena, blob, len);

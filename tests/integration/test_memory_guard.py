@@ -88,6 +88,8 @@ class MemoryGuard(gomtest.GomTestCase):
             cut, 'the hub took %d frames of one unfinished message (%d MiB '
             'resident, limit %d) without closing the connection'
             % (sent, resident_mb(hub.proc.pid), LIMIT_MB))
+        print('memory guard: the connection cut after %d frames of 1 MB '
+              '(limit %d MiB)' % (sent, LIMIT_MB))
         hub.wait_log('over max_memory_mb %d' % LIMIT_MB)
         self.wait_for(lambda: resident_mb(hub.proc.pid) < LIMIT_MB * 0.9, 30,
                       'the hub giving the memory back')

@@ -255,6 +255,24 @@ test_wire_keeping (void)
     CHECK (gom_wire_report_bytes (m, &blen) == NULL && blen == 0);
     gom_wire_msg_destroy (&m);
 
+    //  A field of the report unknown here (field 20 = 5, inside it): the
+    //  report decoded, its bytes not kept (they were not all checked).
+    {
+        uint8_t inner [300];
+        memcpy (inner, packed, plen);
+        memcpy (inner + plen, "\xa0\x01\x05", 3);
+        size_t ilen = 0;
+        uint8_t *ienv = gom_wire_wrap_report (inner, plen + 3, &ilen);
+        m = gom_wire_decode_keeping (ienv, ilen, 1 << 20);
+        CHECK (gom_wire_status (m) == GOM_WIRE_OK);
+        e = gom_wire_env (m);
+        CHECK (e && e->body_case == GOM__ENVELOPE__BODY_REPORT &&
+               e->report->cells [0]->value == 42);
+        CHECK (gom_wire_report_bytes (m, &blen) == NULL && blen == 0);
+        gom_wire_msg_destroy (&m);
+        free (ienv);
+    }
+
     //  A hello after the report (field 10, empty): the last of the oneof
     //  is the body, as gom_wire_decode has it.
     memcpy (frame + elen, "\x52\x00", 2);
