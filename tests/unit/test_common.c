@@ -202,6 +202,21 @@ test_wire (void)
     CHECK (gom_report_check (&r, err, sizeof err) != 0);
 }
 
+//  A frame gom_wire_decode_keeping decodes to the test's report (its cell
+//  A = 42) without keeping its bytes.
+static void
+s_report_not_kept (const uint8_t *frame, size_t len)
+{
+    gom_wire_msg_t *m = gom_wire_decode_keeping (frame, len, 1 << 20);
+    CHECK (gom_wire_status (m) == GOM_WIRE_OK);
+    Gom__Envelope *e = gom_wire_env (m);
+    CHECK (e && e->body_case == GOM__ENVELOPE__BODY_REPORT &&
+           e->report->cells [0]->value == 42);
+    size_t blen = 1;
+    CHECK (gom_wire_report_bytes (m, &blen) == NULL && blen == 0);
+    gom_wire_msg_destroy (&m);
+}
+
 //  gom_wire_decode_keeping: a report envelope's report kept as the bytes
 //  that came, and anything else decoded as gom_wire_decode does.
 static void
@@ -247,13 +262,7 @@ test_wire_keeping (void)
     //  Another field after it (unknown here, field 20 = 5): decoded whole,
     //  no bytes kept (they would not be all the envelope said).
     memcpy (frame + elen, "\xa0\x01\x05", 3);
-    m = gom_wire_decode_keeping (frame, elen + 3, 1 << 20);
-    CHECK (gom_wire_status (m) == GOM_WIRE_OK);
-    e = gom_wire_env (m);
-    CHECK (e && e->body_case == GOM__ENVELOPE__BODY_REPORT &&
-           e->report->cells [0]->value == 42);
-    CHECK (gom_wire_report_bytes (m, &blen) == NULL && blen == 0);
-    gom_wire_msg_destroy (&m);
+    s_report_not_kept (frame, elen + 3);
 
     //  A field of the report unknown here (field 20 = 5, inside it): the
     //  report decoded, its bytes not kept (they were not all checked).
@@ -263,13 +272,7 @@ test_wire_keeping (void)
         memcpy (inner + plen, "\xa0\x01\x05", 3);
         size_t ilen = 0;
         uint8_t *ienv = gom_wire_wrap_report (inner, plen + 3, &ilen);
-        m = gom_wire_decode_keeping (ienv, ilen, 1 << 20);
-        CHECK (gom_wire_status (m) == GOM_WIRE_OK);
-        e = gom_wire_env (m);
-        CHECK (e && e->body_case == GOM__ENVELOPE__BODY_REPORT &&
-               e->report->cells [0]->value == 42);
-        CHECK (gom_wire_report_bytes (m, &blen) == NULL && blen == 0);
-        gom_wire_msg_destroy (&m);
+        s_report_not_kept (ienv, ilen);
         free (ienv);
     }
 
