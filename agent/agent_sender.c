@@ -607,13 +607,8 @@ s_answered (agent_t *self, const flight_t *f)
         flight_t *g = &self->flights [i];
         if (!g->live || !g->timer || g == f)
             continue;
-        if (f && f->first_order && g->last_order &&
-            g->last_order < f->first_order) {
-            g->due_ms = now;  //  answered out of order: lost
-            g->timer = false;
-        }
-        else if (g->due_ms < now + g->rto_ms)
-            g->due_ms = now + g->rto_ms;
+        gom_rtt_answered (f ? f->first_order : 0, g->last_order, now, g->rto_ms,
+                          &g->due_ms, &g->timer);
     }
 }
 

@@ -255,6 +255,19 @@ gom_rtt_timeout (const gom_rtt_t *self, int attempts, int64_t min, int64_t max)
 }
 
 void
+gom_rtt_answered (int64_t answered_first_order, int64_t last_order, int64_t now,
+                  int64_t rto, int64_t *due, bool *timer)
+{
+    if (answered_first_order && last_order &&
+        last_order < answered_first_order) {
+        *due = now;
+        *timer = false;
+    }
+    else if (*due < now + rto)
+        *due = now + rto;
+}
+
+void
 gom_utf8_mend_end (char *text)
 {
     size_t len = strlen (text), lead = len;

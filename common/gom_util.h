@@ -69,6 +69,14 @@ void gom_rtt_sample (gom_rtt_t *self, int64_t sample);
 //  many senders do not resend in step.
 int64_t gom_rtt_timeout (const gom_rtt_t *self, int attempts, int64_t min,
                          int64_t max);
+//  What the hub's answer to another report means for one still waiting
+//  on its timeout (DESIGN.md rule 6; the same units as gom_rtt's): the hub
+//  answers a connection's messages in order, so one last sent before the
+//  answered one was first sent (orders on this connection; 0: none) was
+//  lost, and is due now, its timeout ended (*timer false); any other's
+//  timeout starts again from now (the line and the hub are alive).
+void gom_rtt_answered (int64_t answered_first_order, int64_t last_order,
+                       int64_t now, int64_t rto, int64_t *due, bool *timer);
 
 //  The length of text's longest prefix of at most max bytes that does not
 //  end inside a UTF-8 sequence.

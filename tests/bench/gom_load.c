@@ -740,9 +740,10 @@ s_sent (load_t *L, agent_t *a, size_t k, int64_t now)
         a->first_order [k] = a->last_order [k];
 }
 
-//  The hub answered report k (SIZE_MAX: not one in flight): as gom-agent's
-//  s_answered, every waiting timeout starts again, and what was sent before
-//  k on this connection and is unanswered goes again at once.
+//  The hub answered report k (SIZE_MAX: not one in flight): as gom-agent
+//  does (gom_rtt_answered), every waiting timeout starts again, and what
+//  was sent before k on this connection and is unanswered goes again at
+//  once.
 static void
 s_answered (agent_t *a, size_t k, int64_t now)
 {
@@ -751,12 +752,10 @@ s_answered (agent_t *a, size_t k, int64_t now)
         size_t j = a->flight [i];
         if (j == k || !a->timer [j])
             continue;
-        if (first && a->last_order [j] && a->last_order [j] < first) {
-            a->due_us [j] = now;
-            a->timer [j] = 0;
-        }
-        else if (a->due_us [j] < now + a->rto_us [j])
-            a->due_us [j] = now + a->rto_us [j];
+        bool timer = true;
+        gom_rtt_answered (first, a->last_order [j], now, a->rto_us [j],
+                          &a->due_us [j], &timer);
+        a->timer [j] = timer;
     }
 }
 

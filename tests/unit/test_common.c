@@ -626,6 +626,29 @@ test_rtt (void)
     CHECK (t >= 4 * rto && t <= 5 * rto);
 }
 
+//  An answer to another report: one last sent before the answered one was
+//  first sent is lost (due now, its timeout over); any other's timeout
+//  starts again from now, never sooner than it was.
+static void
+test_rtt_answered (void)
+{
+    int64_t due = 5000;
+    bool timer = true;
+    gom_rtt_answered (10, 7, 1000, 3000, &due, &timer);
+    CHECK (due == 1000 && !timer);
+    due = 5000, timer = true;
+    gom_rtt_answered (10, 12, 1000, 3000, &due, &timer);
+    CHECK (due == 5000 && timer);  //  sent after: its timeout, not sooner
+    gom_rtt_answered (10, 12, 4000, 3000, &due, &timer);
+    CHECK (due == 7000 && timer);  //  started again from now
+    due = 5000;
+    gom_rtt_answered (0, 7, 4000, 3000, &due, &timer);
+    CHECK (due == 7000 && timer);  //  the answered one's order unknown
+    due = 5000;
+    gom_rtt_answered (10, 0, 4000, 3000, &due, &timer);
+    CHECK (due == 7000 && timer);  //  not sent on this connection
+}
+
 int
 main (void)
 {
@@ -638,6 +661,7 @@ main (void)
     test_report_json ();
     test_report_id ();
     test_rtt ();
+    test_rtt_answered ();
     test_csv ();
     test_csv_encodings ();
     char cmd [300];
