@@ -136,7 +136,7 @@ s_reset (gom_wire_msg_t *self, size_t len)
         self->blocks = next;
     }
     self->used = 0;
-    size_t first = len < 8192 ? 8 * len + 1024 : 65536;
+    size_t first = len < 8192 ? 8 * len + 1024 : 66560;
     if (WIRE_ARENA && len)
         s_block_new (self, first < self->budget ? first : self->budget);
 }
@@ -200,10 +200,14 @@ gom_wire_decode_keeping (const uint8_t *data, size_t len, size_t budget)
             env->body_case = GOM__ENVELOPE__BODY_REPORT;
             env->report = report;
             self->env = env;
-            //  Fields of the report unknown here are not kept: what is
-            //  stored is what was checked (the canonical content is made
-            //  instead).
+            //  Fields unknown here (in the report, a cell or a text) are
+            //  not kept: what is stored is what was checked (the canonical
+            //  content is made instead).
             self->kept = report->base.n_unknown_fields == 0;
+            for (size_t i = 0; self->kept && i < report->n_cells; i++)
+                self->kept = report->cells [i]->base.n_unknown_fields == 0;
+            for (size_t i = 0; self->kept && i < report->n_texts; i++)
+                self->kept = report->texts [i]->base.n_unknown_fields == 0;
             s_judge (self, len);
             return self;
         }

@@ -276,6 +276,24 @@ test_wire_keeping (void)
         free (ienv);
     }
 
+    //  A field unknown here inside a cell: the same.
+    {
+        uint8_t five = 5;
+        ProtobufCMessageUnknownField uf = { 20, PROTOBUF_C_WIRE_TYPE_VARINT, 1,
+                                            &five };
+        c1.base.n_unknown_fields = 1;
+        c1.base.unknown_fields = &uf;
+        uint8_t inner [300];
+        size_t ilen = gom__report__pack (&r, inner);
+        c1.base.n_unknown_fields = 0;
+        c1.base.unknown_fields = NULL;
+        CHECK (ilen == plen + 3);
+        size_t elen2 = 0;
+        uint8_t *ienv = gom_wire_wrap_report (inner, ilen, &elen2);
+        s_report_not_kept (ienv, elen2);
+        free (ienv);
+    }
+
     //  A hello after the report (field 10, empty): the last of the oneof
     //  is the body, as gom_wire_decode has it.
     memcpy (frame + elen, "\x52\x00", 2);
