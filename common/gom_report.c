@@ -295,3 +295,20 @@ gom_report_content (const Gom__Report *r, size_t *len)
         *len = gom__report__pack (&content, buf);
     return buf;
 }
+
+bool
+gom_report_same_content (const uint8_t *packed, size_t len,
+                         const Gom__Report *r)
+{
+    Gom__Report *other = gom__report__unpack (NULL, len, packed);
+    if (!other)
+        return false;
+    size_t a_len = 0, b_len = 0;
+    uint8_t *a = gom_report_content (other, &a_len);
+    uint8_t *b = gom_report_content (r, &b_len);
+    bool same = a && b && a_len == b_len && memcmp (a, b, a_len) == 0;
+    free (a);
+    free (b);
+    gom__report__free_unpacked (other, NULL);
+    return same;
+}

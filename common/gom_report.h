@@ -10,6 +10,7 @@
 #define GOM_REPORT_H
 
 #include "gom.pb-c.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,10 @@ int gom_report_check (const Gom__Report *report, char *err, size_t errlen);
 
 //  The canonical content (cells and texts only) packed; caller frees.
 uint8_t *gom_report_content (const Gom__Report *report, size_t *len);
+//  True if packed (len bytes) unpacks to a Report with report's canonical
+//  content, whatever else it holds (a whole report, or a content).
+bool gom_report_same_content (const uint8_t *packed, size_t len,
+                              const Gom__Report *report);
 
 //  A new report_id in id (GOM_ID_BYTES): the time it is made, ms since
 //  1970 in 48 bits big-endian, then 80 random bits. As unique as 128

@@ -170,14 +170,20 @@ s_judge (gom_wire_msg_t *self, size_t len)
     }
 }
 
-gom_wire_msg_t *
-gom_wire_decode (const uint8_t *data, size_t len, size_t budget)
+//  Decodes data as an Envelope, from a fresh arena.
+static gom_wire_msg_t *
+s_decode (gom_wire_msg_t *self, const uint8_t *data, size_t len)
 {
-    gom_wire_msg_t *self = s_new (budget);
     s_reset (self, len);
     self->env = gom__envelope__unpack (&self->alloc, len, data);
     s_judge (self, len);
     return self;
+}
+
+gom_wire_msg_t *
+gom_wire_decode (const uint8_t *data, size_t len, size_t budget)
+{
+    return s_decode (s_new (budget), data, len);
 }
 
 gom_wire_msg_t *
@@ -215,16 +221,13 @@ gom_wire_decode_keeping (const uint8_t *data, size_t len, size_t budget)
             gom__report__free_unpacked (report, &self->alloc);
     }
     //  Anything else is decoded as gom_wire_decode does.
-    s_reset (self, len);
-    self->env = gom__envelope__unpack (&self->alloc, len, data);
-    s_judge (self, len);
-    return self;
+    return s_decode (self, data, len);
 }
 
 const uint8_t *
 gom_wire_report_bytes (gom_wire_msg_t *self, size_t *len)
 {
-    if (!self->kept || !self->env) {
+    if (!self->kept) {
         *len = 0;
         return NULL;
     }

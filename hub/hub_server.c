@@ -130,8 +130,7 @@ typedef struct {
     bool rx_partial;    //  a message cut off: its rest is drained first
     //  The memory guard (s_memory_guard)
     int64_t memory_check_ms;  //  when to look next
-    int64_t busy_ms;          //  when a message last came (the idle batch)
-    int64_t idle_ms;          //  when the idle batch last went
+    int64_t idle_due_ms;      //  a second after the last message or idle
     int64_t memory_cut_ms;    //  when it last closed the connections
     bool memory_cut;          //  and memory has not come down since
     //  Counters for the periodic log line
@@ -1220,18 +1219,16 @@ hub_server_run (gom_config_t *cfg)
         //  Idle: nothing has come for a second, and at most once a second
         //  (the poll wakes sooner for the memory guard, and a gap of a
         //  millisecond under load is not idle: the idle batch checkpoints).
-        int64_t mono = gom_mono_ms ();
+        int64_t now = gom_mono_ms ();
         if (items [1].revents & ZMQ_POLLIN)
-            self->busy_ms = mono;
+            self->idle_due_ms = now + 1000;
         if (!self->out && self->fill->n_items)
             s_dispatch (self, self->fill);
-        else if (rc == 0 && !self->out && mono - self->busy_ms >= 1000 &&
-                 mono - self->idle_ms >= 1000) {
-            self->idle_ms = mono;
+        else if (rc == 0 && !self->out && now >= self->idle_due_ms) {
+            self->idle_due_ms = now + 1000;
             s_dispatch (self, &self->idle);
         }
         s_memory_guard (self);
-        int64_t now = gom_mono_ms ();
         if (now - self->last_log_ms >= 5000) {
             if (self->batches)
                 zsys_info ("stored %" PRId64 " new, %" PRId64

@@ -557,20 +557,10 @@ static bool
 s_same_content (const void *stored, size_t stored_len, const Gom__Report *r,
                 const hub_prepared_t *prep)
 {
-    if (stored_len == prep->content_len &&
-        (stored_len == 0 || memcmp (stored, prep->content, stored_len) == 0))
-        return true;
-    Gom__Report *old = gom__report__unpack (NULL, stored_len, stored);
-    if (!old)
-        return false;
-    size_t a_len, b_len;
-    uint8_t *a = gom_report_content (old, &a_len);
-    uint8_t *b = gom_report_content (r, &b_len);
-    bool same = a && b && a_len == b_len && memcmp (a, b, a_len) == 0;
-    free (a);
-    free (b);
-    gom__report__free_unpacked (old, NULL);
-    return same;
+    return (stored_len == prep->content_len &&
+            (stored_len == 0 ||
+             memcmp (stored, prep->content, stored_len) == 0)) ||
+           gom_report_same_content (stored, stored_len, r);
 }
 
 static void

@@ -572,7 +572,7 @@ typedef struct {
     int64_t *sent_us;    //  last send
     int64_t *due_us;     //  resend at
     int64_t *rto_us;     //  the timeout drawn at the last send
-    uint8_t *timer;      //  due_us is that timeout (not a NACK's wait)
+    bool *timer;         //  due_us is that timeout (not a NACK's wait)
     int64_t *first_order, *last_order;  //  on this connection; 0: none
     size_t next;                        //  first report never sent
     size_t *flight;                     //  indices in flight
@@ -734,7 +734,7 @@ s_sent (load_t *L, agent_t *a, size_t k, int64_t now)
     a->sent_us [k] = now;
     a->rto_us [k] = s_rto_us (L, a, a->attempts [k]);
     a->due_us [k] = now + a->rto_us [k];
-    a->timer [k] = 1;
+    a->timer [k] = true;
     a->last_order [k] = ++a->send_order;
     if (!a->first_order [k])
         a->first_order [k] = a->last_order [k];
@@ -752,10 +752,8 @@ s_answered (agent_t *a, size_t k, int64_t now)
         size_t j = a->flight [i];
         if (j == k || !a->timer [j])
             continue;
-        bool timer = true;
         gom_rtt_answered (first, a->last_order [j], now, a->rto_us [j],
-                          &a->due_us [j], &timer);
-        a->timer [j] = timer;
+                          &a->due_us [j], &a->timer [j]);
     }
 }
 
@@ -828,7 +826,7 @@ s_on_message (load_t *L, agent_t *a, const uint8_t *data, size_t size)
             //  Rule 6: after a (re)connection, the whole window again.
             for (size_t i = 0; i < a->n_flight; i++) {
                 size_t k = a->flight [i];
-                a->due_us [k] = 0, a->timer [k] = 0;
+                a->due_us [k] = 0, a->timer [k] = false;
                 a->first_order [k] = a->last_order [k] = 0;
             }
         }
@@ -889,7 +887,7 @@ s_on_message (load_t *L, agent_t *a, const uint8_t *data, size_t size)
             if ((int64_t)env->nack->retry_after_ms * 1000 > wait)
                 wait = (int64_t)env->nack->retry_after_ms * 1000;
             a->due_us [k] = now + wait;
-            a->timer [k] = 0;
+            a->timer [k] = false;
         }
     }
     gom_wire_msg_destroy (&w);
@@ -1161,7 +1159,7 @@ s_run (opts_t *o)
         a->sent_us = calloc (n, sizeof (int64_t));
         a->due_us = calloc (n, sizeof (int64_t));
         a->rto_us = calloc (n, sizeof (int64_t));
-        a->timer = calloc (n, 1);
+        a->timer = calloc (n, sizeof *a->timer);
         a->first_order = calloc (n, sizeof (int64_t));
         a->last_order = calloc (n, sizeof (int64_t));
         a->flight = calloc ((size_t)o->window + 1, sizeof (size_t));

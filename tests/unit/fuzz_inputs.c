@@ -273,17 +273,8 @@ s_run (target_t t, const buf_t *in, gom_form_t *form, uint64_t *accepted)
             //  The bytes the hub would store read as the same content.
             size_t blen = 0;
             const uint8_t *bytes = gom_wire_report_bytes (w, &blen);
-            if (bytes) {
-                Gom__Report *again = gom__report__unpack (NULL, blen, bytes);
-                size_t a_len = 0, b_len = 0;
-                uint8_t *a = again ? gom_report_content (again, &a_len) : NULL;
-                uint8_t *b = gom_report_content (env->report, &b_len);
-                ok = a && b && a_len == b_len && memcmp (a, b, a_len) == 0;
-                free (a);
-                free (b);
-                if (again)
-                    gom__report__free_unpacked (again, NULL);
-            }
+            if (bytes)
+                ok = gom_report_same_content (bytes, blen, env->report);
             if (gom_report_check (env->report, err, sizeof err) == 0) {
                 size_t len = 0;
                 free (gom_report_content (env->report, &len));

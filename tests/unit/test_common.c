@@ -74,6 +74,22 @@ test_util (void)
     CHECK (strlen (fp) == 14 && fp [4] == '-');
 }
 
+//  A report for unit U1, form F1, period 2026-H1 with these cells.
+static void
+s_test_report (Gom__Report *r, uint8_t *id, uint32_t revision,
+               Gom__Cell **cells, size_t n_cells)
+{
+    gom__report__init (r);
+    r->report_id.data = id;
+    r->report_id.len = 16;
+    r->unit = "U1";
+    r->form = "F1";
+    r->period = "2026-H1";
+    r->revision = revision;
+    r->cells = cells;
+    r->n_cells = n_cells;
+}
+
 static void
 test_wire (void)
 {
@@ -89,22 +105,15 @@ test_wire (void)
         gom_wire_msg_destroy (&m);
     }
     //  A real report round trip through wrap_report.
-    Gom__Report r = GOM__REPORT__INIT;
-    uint8_t id [16] = { 1, 2, 3 };
-    r.report_id.data = id;
-    r.report_id.len = 16;
-    r.unit = "U1";
-    r.form = "F1";
-    r.period = "2026-H1";
-    r.revision = 2;
     Gom__Cell c1 = GOM__CELL__INIT, c2 = GOM__CELL__INIT;
     c1.code = "A";
     c1.value = 5;
     c2.code = "B";
     c2.value = -1;
     Gom__Cell *cells [] = { &c1, &c2 };
-    r.cells = cells;
-    r.n_cells = 2;
+    Gom__Report r;
+    uint8_t id [16] = { 1, 2, 3 };
+    s_test_report (&r, id, 2, cells, 2);
     uint8_t packed [256];
     size_t plen = gom__report__pack (&r, packed);
     size_t elen = 0;
@@ -222,21 +231,14 @@ s_report_not_kept (const uint8_t *frame, size_t len)
 static void
 test_wire_keeping (void)
 {
-    Gom__Report r = GOM__REPORT__INIT;
-    uint8_t id [16] = { 7 };
-    r.report_id.data = id;
-    r.report_id.len = 16;
-    r.unit = "U1";
-    r.form = "F1";
-    r.period = "2026-H1";
-    r.revision = 3;
-    r.sealed_at_ms = 1234;
     Gom__Cell c1 = GOM__CELL__INIT;
     c1.code = "A";
     c1.value = 42;
     Gom__Cell *cells [] = { &c1 };
-    r.cells = cells;
-    r.n_cells = 1;
+    Gom__Report r;
+    uint8_t id [16] = { 7 };
+    s_test_report (&r, id, 3, cells, 1);
+    r.sealed_at_ms = 1234;
     uint8_t packed [256];
     size_t plen = gom__report__pack (&r, packed);
     size_t elen = 0;
