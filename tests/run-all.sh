@@ -4,6 +4,7 @@
 # (ctest) twice: on a build with AddressSanitizer and
 # UndefinedBehaviorSanitizer, then on the plain build users run (where the
 # valgrind test runs; it skips itself under the sanitizers); then the
+# benchmarks' quick run, checked (tests/bench/check_run.py), and the
 # libFuzzer targets, briefly.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +33,14 @@ echo "run-all: the suite on the sanitizer build ($build)"
 (cd "$build" && ctest --output-on-failure --timeout 600 -j2 "$@")
 echo "run-all: the suite on the plain build ($plain)"
 (cd "$plain" && ctest --output-on-failure --timeout 600 -j2 "$@")
+# The benchmarks (issue 8; tests/bench/README.md), their quick run on the
+# plain build: they do not fail on a number, but check_run.py fails if a
+# figure is missing or malformed, if gom's runs lost or refused a report,
+# or if gom-hub acknowledged a report without a sync.
+echo "run-all: the benchmarks' quick run on the plain build ($plain)"
+GOM_BENCH_BUILD=$(cd "$plain" && pwd) tests/bench/run --quick </dev/null |
+  tee "$plain/bench-quick.out"
+python3 tests/bench/check_run.py "$plain/bench-quick.out"
 # libFuzzer (tests/fuzz/README.md): every corpus replayed, then 6 s a
 # target; clang's own build in build-fuzz.
 bash tests/fuzz/run.sh --seconds 6

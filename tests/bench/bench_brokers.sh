@@ -13,8 +13,9 @@
 # load and the peak memory of its process tree (sum of VmHWM), then a short
 # run of 300 messages one at a time (window 1) under strace counting the
 # broker's fsync/fdatasync calls, which is what the durability line states.
-# Prints `figure NAME VALUE UNIT` and `durability NAME ...` lines on stdout,
-# progress on stderr. --quick: 10,000 messages a broker and a probe of 100
+# Prints `figure NAME VALUE UNIT` lines (durability_NAME_syncs_per_ack: the
+# syncs counted, divided by the messages) and `durability NAME ...` lines
+# (tests/bench/syncs.sh) on stdout, progress on stderr. --quick: 10,000 messages a broker and a probe of 100
 # (about half a minute in all); the default is 200,000 and 300.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -50,7 +51,8 @@ fi
 
 TMP=$(mktemp -d /tmp/gom-bench-brokers.XXXXXX)
 SESSIONS=()     # one session (setsid) per broker: its whole process tree
-STRACE_PID=""
+# shellcheck source=tests/bench/syncs.sh
+. "$ROOT/tests/bench/syncs.sh"
 
 session_pids() {  # every live process of session $1
   ps -e -o pid=,sid=,stat= | awk -v s="$1" '$2 == s && $3 !~ /^Z/ { print $1 }'
@@ -139,59 +141,17 @@ run_load() {
     'BEGIN { printf "figure peak_mem_%s %.0f MiB\n", n, k / 1024 }'
 }
 
-# Starts strace counting the sync calls of pids $2... into file $1 (in
-# STRACE_PID), and waits, with a deadline, until every thread of them is
-# traced: a fixed sleep could miss the first syncs of a slow attach.
-strace_syncs() {
-  local out=$1 pid t args=(); shift
-  for pid in "$@"; do args+=(-p "$pid"); done
-  timeout 200 strace -f -c -e trace=fsync,fdatasync,sync_file_range,syncfs,msync \
-    -o "$out" "${args[@]}" 2>/dev/null &
-  STRACE_PID=$!
-  local deadline=$((SECONDS + 10))
-  for pid in "$@"; do
-    for t in /proc/"$pid"/task/*; do
-      until ! [ -e "$t/status" ] ||
-            grep -q '^TracerPid:[[:space:]]*[1-9]' "$t/status" 2>/dev/null; do
-        [ $SECONDS -lt $deadline ] || { say "strace: $pid not traced in 10 s"; return 0; }
-        sleep 0.05
-      done
-    done
-  done
-}
-
-# The number of sync calls in strace -c's table $1 (calls: the 4th column;
-# the last names the call).
-sync_count() {
-  awk '$NF ~ /sync/ { n += $4 } END { print n + 0 }' "$1" 2>/dev/null || echo 0
-}
-
 # Counts the syncs of session $1 while 300 messages go one at a time
 # (window 1) and states them as the durability of $2.
 run_probe() {
   local sid=$1 name=$2; shift 2
-  local syncs rc=0
+  local rc=0
   # shellcheck disable=SC2046
   strace_syncs "$TMP/strace-$name" $(session_pids "$sid")
   timeout 120 "$BIN" "$@" --name "${name}_probe" --publishers 1 --window 1 \
     --messages $probe_messages --timeout 100 >"$TMP/probe-$name" || rc=$?
-  sleep 0.5
-  kill -INT "$STRACE_PID" 2>/dev/null || true
-  wait "$STRACE_PID" 2>/dev/null || true
-  STRACE_PID=""
-  syncs=$(sync_count "$TMP/strace-$name")
-  local detail
-  detail=$(awk '$NF ~ /sync/ { printf "%s%s %s", sep, $4, $NF; sep = ", " }' \
-               "$TMP/strace-$name" 2>/dev/null || true)
-  if [ $rc -ne 0 ]; then
-    echo "durability $name not measured (probe run failed, exit $rc)"
-  elif [ "$syncs" -ge $probe_messages ]; then
-    echo "durability $name a sync per ack: $syncs syncs ($detail) for $probe_messages messages acked one at a time"
-  elif [ "$syncs" -eq 0 ]; then
-    echo "durability $name no fsync: 0 syncs for $probe_messages messages acked one at a time (acked from memory)"
-  else
-    echo "durability $name partial: $syncs syncs ($detail) for $probe_messages messages acked one at a time"
-  fi
+  strace_stop
+  sync_report "$name" "$TMP/strace-$name" "$probe_messages" "$rc"
 }
 
 FAILED=0
