@@ -5,6 +5,8 @@
 # on loopback only on free ports, and stopped at the end (also on failure).
 #
 #   tests/bench/bench_brokers.sh [--quick] [--publishers P] [--messages N]
+#   tests/bench/bench_brokers.sh --build-only   its load program only (the
+#                                               poor link's MQTT client too)
 #
 # Needs deploy/install-deps.sh --bench. Builds tests/bench/bench_brokers.c
 # in build-brokers (RelWithDebInfo) when needed. For each broker: the load
@@ -15,20 +17,23 @@
 # broker's fsync/fdatasync calls, which is what the durability line states.
 # Prints `figure NAME VALUE UNIT` lines (durability_NAME_syncs_per_ack: the
 # syncs counted, divided by the messages) and `durability NAME ...` lines
-# (tests/bench/syncs.sh) on stdout, progress on stderr. --quick: 10,000 messages a broker and a probe of 100
-# (about half a minute in all); the default is 200,000 and 300.
+# (tests/bench/syncs.sh) on stdout, progress on stderr. --quick: 10,000
+# messages a broker and a probe of 100 (about half a minute in all); the
+# default is 200,000 and 300.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 publishers=8
 messages=200000
 probe_messages=300
 quick=0
+build_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; messages=10000; probe_messages=100 ;;
+    --build-only) build_only=1 ;;
     --publishers) publishers=$2; shift ;;
     --messages) messages=$2; shift ;;
-    *) echo "usage: $0 [--quick] [--publishers P] [--messages N]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--quick] [--publishers P] [--messages N] [--build-only]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -48,6 +53,7 @@ if [ ! -x "$BIN" ] || [ "$ROOT/tests/bench/bench_brokers.c" -nt "$BIN" ]; then
   timeout 600 cmake --build "$BUILD" --target bench_brokers -j2 >/dev/null
 fi
 [ -x "$BIN" ] || { say "bench_brokers was not built (client libraries?)"; exit 2; }
+[ $build_only -eq 0 ] || exit 0
 
 TMP=$(mktemp -d /tmp/gom-bench-brokers.XXXXXX)
 SESSIONS=()     # one session (setsid) per broker: its whole process tree
