@@ -9,7 +9,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-bash deploy/install-deps.sh --tests
+bash deploy/install-deps.sh --tests --bench
 # The dashboard's browser tests: Debian's chromium and playwright-core.
 bash tests/e2e/setup.sh
 build=${GOM_TEST_BUILD:-build-test}

@@ -11,7 +11,8 @@ and this on its output):
 - every line on standard output is `figure NAME VALUE UNIT` (VALUE a
   number) or a comment (`#`);
 - every figure issue 8 asks for is there, and for each broker its
-  durability as measured;
+  durability as measured (the poor link's only if the run did not say
+  it skipped it: it needs root);
 - gom's own runs lost nothing: every report sent was acknowledged, none
   refused, none left unfinished;
 - gom-hub synced at least once for every report it acknowledged one at a
@@ -58,8 +59,11 @@ FIGURE = re.compile(r"^figure ([a-z0-9_]+) (-?[0-9]+(?:\.[0-9]+)?) (\S+)$")
 def check(lines):
     faults = []
     figures = {}
+    skipped = set()
     for n, line in enumerate(lines, 1):
         line = line.rstrip("\n")
+        if line.startswith("# poor link: skipped"):
+            skipped.add("poorlink_")
         if line.startswith("#"):
             continue
         m = FIGURE.match(line)
@@ -70,7 +74,8 @@ def check(lines):
             faults.append(f"line {n}: figure {m.group(1)} given twice")
         figures[m.group(1)] = float(m.group(2))
     for name in REQUIRED:
-        if name not in figures:
+        if name not in figures and not any(
+                name.startswith(step) for step in skipped):
             faults.append(f"figure {name} is missing")
     for run in GOM_RUNS:
         sent = figures.get(run + "_reports")
