@@ -38,7 +38,9 @@ echo "run-all: the suite on the plain build ($plain)"
 # figure is missing or malformed, if gom's runs lost or refused a report,
 # or if gom-hub acknowledged a report without a sync.
 echo "run-all: the benchmarks' quick run on the plain build ($plain)"
-GOM_BENCH_BUILD=$(cd "$plain" && pwd) tests/bench/run --quick </dev/null |
+plain_dir=$(cd "$plain" && pwd)
+GOM_BENCH_BUILD=$plain_dir BENCH_BROKERS_BUILD=$plain_dir \
+  tests/bench/run --quick </dev/null |
   tee "$plain/bench-quick.out"
 python3 tests/bench/check_run.py "$plain/bench-quick.out"
 # libFuzzer (tests/fuzz/README.md): every corpus replayed, then 6 s a

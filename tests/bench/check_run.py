@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks what `tests/bench/run` printed (a file, or standard input).
+"""Checks what `tests/bench/run` printed (its standard output, in a file).
 
     tests/bench/check_run.py OUTPUT
 
@@ -60,10 +60,15 @@ def check(lines):
     faults = []
     figures = {}
     skipped = set()
+    stated = {}  # durability NAME: what the run said of it
     for n, line in enumerate(lines, 1):
         line = line.rstrip("\n")
         if line.startswith("# poor link: skipped"):
             skipped.add("poorlink_")
+        if line.startswith("# durability "):
+            words = line.split(" ", 3)
+            if len(words) == 4:
+                stated[f"durability_{words[2]}_syncs_per_ack"] = words[3]
         if line.startswith("#"):
             continue
         m = FIGURE.match(line)
@@ -76,7 +81,8 @@ def check(lines):
     for name in REQUIRED:
         if name not in figures and not any(
                 name.startswith(step) for step in skipped):
-            faults.append(f"figure {name} is missing")
+            why = f" (the run: {stated[name]})" if name in stated else ""
+            faults.append(f"figure {name} is missing{why}")
     for run in GOM_RUNS:
         sent = figures.get(run + "_reports")
         acked = figures.get(run + "_acked")

@@ -3,14 +3,20 @@
 # broker) and tests/bench/run (gom-hub); needs strace.
 #
 #   strace_syncs FILE PID...    start counting (STRACE_PID); returns once
-#                               every thread of the PIDs is traced
+#                               every thread of the PIDs is traced, or
+#                               with STRACE_OK=0 if strace could not
+#                               attach (ptrace refused, a pid gone)
 #   strace_stop                 stop counting; FILE then holds the table
 #   sync_report NAME FILE N RC  the lines for N messages acknowledged one
 #                               at a time (RC: the probe run's exit status):
 #     figure durability_NAME_syncs_per_ack VALUE syncs/ack
 #     durability NAME WHAT: COUNTS
+#                               or, if the probe failed or strace was not
+#                               attached, only "durability NAME not
+#                               measured (why)": no figure
 
 STRACE_PID=""
+STRACE_OK=0
 
 # Starts strace counting the sync calls of pids $2... into file $1 (in
 # STRACE_PID), and waits, with a deadline, until every thread of them is
@@ -21,16 +27,26 @@ strace_syncs() {
   timeout 200 strace -f -c -e trace=fsync,fdatasync,sync_file_range,syncfs,msync \
     -o "$out" "${args[@]}" 2>/dev/null &
   STRACE_PID=$!
+  STRACE_OK=0
   local deadline=$((SECONDS + 10))
   for pid in "$@"; do
+    [ -d "/proc/$pid/task" ] ||
+      { echo "strace: no process $pid" >&2; return 0; }
     for t in /proc/"$pid"/task/*; do
       until ! [ -e "$t/status" ] ||
             grep -q '^TracerPid:[[:space:]]*[1-9]' "$t/status" 2>/dev/null; do
-        [ $SECONDS -lt $deadline ] || { echo "strace: $pid not traced in 10 s" >&2; return 0; }
+        # strace that could not attach exits at once, its table empty:
+        # that is "not measured", never "no sync".
+        kill -0 "$STRACE_PID" 2>/dev/null ||
+          { echo "strace: could not attach to $pid" >&2; return 0; }
+        [ $SECONDS -lt $deadline ] ||
+          { echo "strace: $pid not traced in 10 s" >&2; return 0; }
         sleep 0.05
       done
     done
   done
+  kill -0 "$STRACE_PID" 2>/dev/null && STRACE_OK=1
+  return 0
 }
 
 # Stops the strace of strace_syncs (half a second after the last
@@ -52,6 +68,10 @@ sync_report() {
   local name=$1 file=$2 n=$3 rc=$4 syncs detail
   if [ "$rc" -ne 0 ]; then
     echo "durability $name not measured (probe run failed, exit $rc)"
+    return 0
+  fi
+  if [ "$STRACE_OK" != 1 ]; then
+    echo "durability $name not measured (strace could not attach to it)"
     return 0
   fi
   syncs=$(sync_count "$file")
