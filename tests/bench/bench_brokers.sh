@@ -16,8 +16,8 @@
 # run of 300 messages one at a time (window 1) under strace counting the
 # broker's fsync/fdatasync calls, which is what the durability line states.
 # Prints `figure NAME VALUE UNIT` lines (durability_NAME_syncs_per_ack: the
-# syncs counted, divided by the messages) and `durability NAME ...` lines
-# (tests/bench/syncs.sh) on stdout, progress on stderr. --quick: 10,000
+# syncs counted, divided by the messages) and `# durability NAME ...`
+# comment lines (tests/bench/syncs.sh) on stdout, progress on stderr. --quick: 10,000
 # messages a broker and a probe of 100 (about half a minute in all); the
 # default is 200,000 and 300.
 set -euo pipefail
@@ -265,7 +265,7 @@ if wait_port "$port" 30; then
   STRACE_PID=""
   exit_syncs=$(sync_count "$TMP/strace-mosquitto-exit")
   db_bytes=$(stat -c %s "$TMP/mosquitto/mosquitto.db" 2>/dev/null || echo 0)
-  echo "durability mosquitto_save at exit: $exit_syncs syncs, mosquitto.db $db_bytes bytes (otherwise written every autosave_interval, 1800 s by default)"
+  echo "# durability mosquitto_save at exit: $exit_syncs syncs, mosquitto.db $db_bytes bytes (otherwise written every autosave_interval, 1800 s by default)"
 else
   say "$name: mosquitto did not listen within 30 s"; FAILED=1
 fi

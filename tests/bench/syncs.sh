@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Durability as measured: the sync calls a server makes while messages are
 # acknowledged one at a time. Sourced by tests/bench/bench_brokers.sh (each
 # broker) and tests/bench/run (gom-hub); needs strace.
@@ -10,10 +11,12 @@
 #   sync_report NAME FILE N RC  the lines for N messages acknowledged one
 #                               at a time (RC: the probe run's exit status):
 #     figure durability_NAME_syncs_per_ack VALUE syncs/ack
-#     durability NAME WHAT: COUNTS
+#     # durability NAME WHAT: COUNTS
 #                               or, if the probe failed or strace was not
-#                               attached, only "durability NAME not
+#                               attached, only "# durability NAME not
 #                               measured (why)": no figure
+#                               (the statement a comment line, as
+#                               tests/bench/run prints it)
 
 STRACE_PID=""
 STRACE_OK=0
@@ -53,8 +56,10 @@ strace_syncs() {
 # acknowledgement, for a sync that follows it), which then writes its table.
 strace_stop() {
   sleep 0.5
-  [ -z "$STRACE_PID" ] || kill -INT "$STRACE_PID" 2>/dev/null || true
-  [ -z "$STRACE_PID" ] || wait "$STRACE_PID" 2>/dev/null || true
+  if [ -n "$STRACE_PID" ]; then
+    kill -INT "$STRACE_PID" 2>/dev/null || true
+    wait "$STRACE_PID" 2>/dev/null || true
+  fi
   STRACE_PID=""
 }
 
@@ -67,11 +72,11 @@ sync_count() {
 sync_report() {
   local name=$1 file=$2 n=$3 rc=$4 syncs detail
   if [ "$rc" -ne 0 ]; then
-    echo "durability $name not measured (probe run failed, exit $rc)"
+    echo "# durability $name not measured (probe run failed, exit $rc)"
     return 0
   fi
   if [ "$STRACE_OK" != 1 ]; then
-    echo "durability $name not measured (strace could not attach to it)"
+    echo "# durability $name not measured (strace could not attach to it)"
     return 0
   fi
   syncs=$(sync_count "$file")
@@ -80,10 +85,10 @@ sync_report() {
   awk -v s="$syncs" -v n="$n" -v name="$name" 'BEGIN {
     printf "figure durability_%s_syncs_per_ack %.2f syncs/ack\n", name, s / n }'
   if [ "$syncs" -ge "$n" ]; then
-    echo "durability $name a sync per ack: $syncs syncs ($detail) for $n messages acked one at a time"
+    echo "# durability $name a sync per ack: $syncs syncs ($detail) for $n messages acked one at a time"
   elif [ "$syncs" -eq 0 ]; then
-    echo "durability $name no fsync: 0 syncs for $n messages acked one at a time (acked from memory)"
+    echo "# durability $name no fsync: 0 syncs for $n messages acked one at a time (acked from memory)"
   else
-    echo "durability $name partial: $syncs syncs ($detail) for $n messages acked one at a time"
+    echo "# durability $name partial: $syncs syncs ($detail) for $n messages acked one at a time"
   fi
 }
